@@ -1,0 +1,5 @@
+"""``python -m center_api`` is the ``center-api`` command."""
+
+from center_api.cli.main import cli
+
+cli()

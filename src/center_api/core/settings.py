@@ -1,0 +1,214 @@
+"""Typed settings: defaults, then `litestar.toml`, then environment variables.
+
+The file is the project's own config file (Litestar itself does not read it). Every key can be
+overridden from the environment as ``CENTER_API__SECTION__KEY`` (e.g.
+``CENTER_API__IMAGES__MAX_MEGAPIXELS=60``); the original spec's short names (``HOST``, ``PORT``,
+``DATABASE_URL`` …) work as written. A bad value stops startup with a message naming the key.
+"""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+ENV_PREFIX = "CENTER_API__"
+CONFIG_FILE_ENV = "CENTER_API_CONFIG"
+DEFAULT_CONFIG_FILE = "litestar.toml"
+
+# The original spec's variable names, mapped onto the settings tree.
+SHORT_ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "HOST": ("server", "host"),
+    "PORT": ("server", "port"),
+    "WORKERS": ("server", "workers"),
+    "DATABASE_URL": ("database", "url"),
+    "MAX_CONCURRENT_INFERENCE": ("inference", "max_concurrent"),
+    "THREAD_POOL_SIZE": ("inference", "thread_pool_size"),
+    "QUEUE_MAX_SIZE": ("inference", "queue_max_size"),
+    "LOG_LEVEL": ("logging", "level"),
+    "MODEL_STORE_DIR": ("models", "dir"),
+}
+
+PositiveInt = Annotated[int, Meta(ge=1)]
+NonNegativeInt = Annotated[int, Meta(ge=0)]
+PositiveFloat = Annotated[float, Meta(gt=0)]
+
+
+class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """HTTP server: bind address, worker processes, request limits."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    workers: PositiveInt = 1
+    max_request_bytes: PositiveInt = 30 * 1024 * 1024
+    debug: bool = False
+
+
+class InferenceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The shared inference kernel: slots, wait queue, ONNX Runtime threading."""
+
+    max_concurrent: PositiveInt = 2
+    thread_pool_size: PositiveInt = 2
+    queue_max_size: NonNegativeInt = 100
+    # 0 = choose so that slots x intra-op threads <= cores.
+    intra_op_threads: NonNegativeInt = 0
+    providers: list[str] = msgspec.field(default_factory=lambda: ["CPUExecutionProvider"])
+    session_idle_ttl_s: PositiveFloat = 900.0
+    max_loaded_sessions: PositiveInt = 4
+    retry_after_s: PositiveInt = 2
+    warm_up: bool = False
+
+
+class ImageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Limits applied before an upload is fully decoded, and encoder settings."""
+
+    max_bytes: PositiveInt = 25 * 1024 * 1024
+    max_megapixels: PositiveFloat = 40.0
+    allowed_formats: list[str] = msgspec.field(
+        default_factory=lambda: ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"]
+    )
+    png_compress_level: Annotated[int, Meta(ge=0, le=9)] = 1
+    jpeg_quality: Annotated[int, Meta(ge=1, le=100)] = 90
+    webp_quality: Annotated[int, Meta(ge=1, le=100)] = 90
+
+
+class ModelSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where model weights and the manifest live."""
+
+    dir: str = "model_store"
+    pull_timeout_s: PositiveFloat = 600.0
+
+
+class DatabaseSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Database connection (SQLite by default, PostgreSQL by URL)."""
+
+    url: str = "sqlite+aiosqlite:///./data/app.db"
+    echo: bool = False
+    pool_size: PositiveInt = 5
+
+
+class LoggingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Log level and format; ``json=None`` means JSON off a TTY, readable on one."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    json: bool | None = None
+
+
+class RegistrySettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Slice discovery: built-ins only, and whether a failed slice stops startup."""
+
+    builtins_only: bool = False
+    strict: bool = False
+
+
+class SliceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Per-slice switch; ``None`` means the default (built-ins on, third-party off)."""
+
+    enabled: bool | None = None
+
+
+class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """All settings of one process."""
+
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    inference: InferenceSettings = msgspec.field(default_factory=InferenceSettings)
+    images: ImageSettings = msgspec.field(default_factory=ImageSettings)
+    models: ModelSettings = msgspec.field(default_factory=ModelSettings)
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    registry: RegistrySettings = msgspec.field(default_factory=RegistrySettings)
+    slices: dict[str, SliceSettings] = msgspec.field(default_factory=dict)
+
+
+class SettingsError(Exception):
+    """A config value is missing, malformed or out of range; the message names the key."""
+
+
+def load_settings(
+    config_file: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build settings from defaults, the config file and the environment.
+
+    Args:
+        config_file: TOML file to read; defaults to ``$CENTER_API_CONFIG`` or ``litestar.toml``
+            (a missing default file is fine, a missing explicit one is an error).
+        environ: Environment to read overrides from; defaults to ``os.environ``.
+
+    Raises:
+        SettingsError: On unreadable TOML or a value that fails validation.
+    """
+    env = os.environ if environ is None else environ
+    data = _read_file(config_file, env)
+    sources: dict[tuple[str, ...], str] = {}
+    for name, value in env.items():
+        path = _env_path(name)
+        if path is not None:
+            _set_path(data, path, value)
+            sources[path] = name
+    return settings_from_mapping(data, sources)
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], sources: Mapping[tuple[str, ...], str] | None = None
+) -> Settings:
+    """Validate a nested mapping into `Settings`, naming the offending key on error."""
+    try:
+        return msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        key = message.rsplit("at `$.", 1)[-1].rstrip("`") if "at `$." in message else ""
+        origin = (sources or {}).get(tuple(_key_parts(key)))
+        where = f" (from environment variable {origin})" if origin else ""
+        raise SettingsError(f"invalid setting {key or '<root>'}{where}: {message}") from exc
+
+
+def _read_file(config_file: str | Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    explicit = config_file or env.get(CONFIG_FILE_ENV)
+    path = Path(explicit or DEFAULT_CONFIG_FILE)
+    if not path.is_file():
+        if explicit:
+            raise SettingsError(f"config file {path} does not exist")
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _env_path(name: str) -> tuple[str, ...] | None:
+    if name in SHORT_ENV_NAMES:
+        return SHORT_ENV_NAMES[name]
+    if name.startswith(ENV_PREFIX):
+        parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p)
+        return parts or None
+    return None
+
+
+def _key_parts(key: str) -> list[str]:
+    return [p for p in key.replace("[", ".").replace("]", "").split(".") if p]
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SettingsError(f"setting {'.'.join(path)} cannot override a non-table value")
+        node = child
+    node[path[-1]] = _parse_env_value(value)
+
+
+def _parse_env_value(value: str) -> Any:
+    """Read lists as JSON (``["a","b"]``); other values stay strings for the lax conversion."""
+    stripped = value.strip()
+    if stripped.startswith("["):
+        try:
+            return msgspec.json.decode(stripped)
+        except msgspec.DecodeError as exc:
+            raise SettingsError(f"environment value {value!r} is not a JSON list") from exc
+    if stripped.lower() in {"null", "none", ""}:
+        return None
+    return stripped
