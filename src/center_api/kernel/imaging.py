@@ -1,0 +1,185 @@
+"""Image I/O: safe decode (limits before pixels), mode normalisation, fast encode.
+
+Decode order matters: byte limit → format sniff → header dimensions (megapixel limit) → pixels.
+A 30000x30000 PNG bomb is refused from its header, before a single row is inflated.
+"""
+
+import io
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from center_api.core.errors import (
+    FileTooLargeError,
+    InvalidImageError,
+    ResolutionTooHighError,
+    UnsupportedFormatError,
+)
+from center_api.core.settings import ImageSettings
+
+OutputFormat = Literal["png", "webp", "jpg"]
+MEDIA_TYPES: dict[str, str] = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
+
+# Well-known image formats we do not decode, recognised so the answer can name them.
+_FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"<svg", "SVG"),
+    (b"<?xml", "SVG"),
+    (b"%PDF", "PDF"),
+    (b"8BPS", "PSD"),
+)
+# Our megapixel limit (from settings, checked on the header before any pixel is decoded)
+# replaces Pillow's fixed one, which would warn or raise with its own wording.
+Image.MAX_IMAGE_PIXELS = None
+
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
+class DecodedImage:
+    """Pixels as a C-contiguous uint8 array: (H, W, 3) RGB or (H, W, 4) RGBA."""
+
+    __slots__ = ("format", "pixels")
+
+    def __init__(self, pixels: np.ndarray, source_format: str) -> None:
+        self.pixels = pixels
+        self.format = source_format
+
+    @property
+    def width(self) -> int:
+        """Width in pixels."""
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Height in pixels."""
+        return int(self.pixels.shape[0])
+
+    @property
+    def has_alpha(self) -> bool:
+        """True for RGBA input."""
+        return int(self.pixels.shape[2]) == 4
+
+    @property
+    def megapixels(self) -> float:
+        """Width x height / 1e6."""
+        return self.width * self.height / 1e6
+
+    def rgb(self) -> np.ndarray:
+        """The colour channels only (a view, no copy)."""
+        return self.pixels[..., :3]
+
+
+def decode_image(data: bytes, limits: ImageSettings) -> DecodedImage:
+    """Decode ``data`` into RGB/RGBA pixels within ``limits``.
+
+    Raises:
+        FileTooLargeError: more bytes than ``limits.max_bytes``.
+        InvalidImageError: empty, truncated, corrupt, or not an image at all.
+        UnsupportedFormatError: a real image format that is not in ``limits.allowed_formats``.
+        ResolutionTooHighError: the header declares more than ``limits.max_megapixels``.
+    """
+    if len(data) > limits.max_bytes:
+        raise FileTooLargeError(
+            "The image is larger than this server accepts.",
+            details={"bytes": len(data), "max_bytes": limits.max_bytes},
+        )
+    if not data:
+        raise InvalidImageError("The image is empty (0 bytes).")
+    image = _open(data, limits)
+    megapixels = image.width * image.height / 1e6
+    if megapixels > limits.max_megapixels:
+        raise ResolutionTooHighError(
+            f"The image is {image.width}x{image.height} ({megapixels:.1f} MP); the limit is "
+            f"{limits.max_megapixels:g} MP.",
+            details={
+                "width": image.width,
+                "height": image.height,
+                "max_megapixels": limits.max_megapixels,
+            },
+        )
+    source_format = image.format or ""
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        pixels = _to_array(image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"The image data is corrupt or truncated: {exc}") from exc
+    return DecodedImage(pixels, source_format)
+
+
+def _open(data: bytes, limits: ImageSettings) -> Image.Image:
+    allowed = {f.upper() for f in limits.allowed_formats}
+    try:
+        image = Image.open(io.BytesIO(data), formats=sorted(allowed))
+    except UnidentifiedImageError:
+        foreign = _sniff_foreign(data)
+        if foreign is None:
+            try:  # a real image, just not one we accept?
+                with Image.open(io.BytesIO(data)) as other:
+                    foreign = other.format
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+                foreign = None
+        if foreign:
+            raise UnsupportedFormatError(
+                f"{foreign} images are not supported; send one of {', '.join(sorted(allowed))}.",
+                details={"format": foreign, "allowed": sorted(allowed)},
+            ) from None
+        raise InvalidImageError("The data is not a recognisable image.") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"The image header is corrupt: {exc}") from exc
+    if image.width <= 0 or image.height <= 0:
+        raise InvalidImageError("The image has no pixels.")
+    return image
+
+
+def _sniff_foreign(data: bytes) -> str | None:
+    head = data[:256].lstrip()
+    for signature, name in _FOREIGN_SIGNATURES:
+        if head.startswith(signature):
+            return name
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "AVIF" if data[8:12].startswith(b"avi") else "HEIC"
+    return None
+
+
+def _to_array(image: Image.Image) -> np.ndarray:
+    """Normalise every mode to uint8 RGB or RGBA (animated images give their first frame)."""
+    mode = image.mode
+    if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
+        return _high_depth_to_rgb(image)
+    has_alpha = mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info
+    target = "RGBA" if has_alpha else "RGB"
+    converted = image if mode == target else image.convert(target)
+    return np.ascontiguousarray(np.asarray(converted, dtype=np.uint8))
+
+
+def _high_depth_to_rgb(image: Image.Image) -> np.ndarray:
+    values = np.asarray(image)
+    if values.dtype.kind == "f":
+        scaled = (
+            np.clip(values, 0.0, 1.0) * 255.0 if values.max() <= 1.0 else np.clip(values, 0, 255)
+        )
+    else:
+        peak = 65535 if values.max() > 255 else 255
+        scaled = values.astype(np.float32) * (255.0 / peak)
+    grey = np.round(scaled).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+
+
+def encode_image(pixels: np.ndarray, fmt: OutputFormat, settings: ImageSettings) -> bytes:
+    """Encode RGB/RGBA/grey uint8 pixels as PNG, WebP or JPEG with speed-sensible settings.
+
+    Raises:
+        ValueError: JPEG asked for pixels with an alpha channel (flatten first).
+    """
+    image = Image.fromarray(pixels)  # mode follows the shape: (H,W) L, (H,W,3) RGB, (H,W,4) RGBA
+    out = io.BytesIO()
+    if fmt == "png":
+        image.save(out, format="PNG", compress_level=settings.png_compress_level)
+    elif fmt == "webp":
+        image.save(out, format="WEBP", quality=settings.webp_quality, method=2)
+    else:
+        if image.mode == "RGBA":
+            raise ValueError("JPEG cannot store alpha; flatten onto a colour first")
+        image.save(out, format="JPEG", quality=settings.jpeg_quality, optimize=False)
+    return out.getvalue()

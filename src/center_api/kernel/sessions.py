@@ -1,0 +1,173 @@
+"""ONNX Runtime sessions: loaded on first use, shared, unloaded when idle or over budget."""
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from center_api.core.errors import ModelLoadError
+from center_api.core.logging import get_logger
+from center_api.core.metrics import Metrics
+from center_api.core.settings import InferenceSettings
+from center_api.kernel.model_store import ModelSpec, ModelStore
+
+logger = get_logger("center_api.sessions")
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (honours affinity masks)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def intra_op_threads(settings: InferenceSettings, cpus: int | None = None) -> int:
+    """Threads per session, so that slots x threads <= cores (unless set explicitly)."""
+    if settings.intra_op_threads:
+        return settings.intra_op_threads
+    return max(1, (cpus or available_cpus()) // settings.max_concurrent)
+
+
+class InferenceStats:
+    """Counts overlapping ``session.run`` calls; the tests read the peak."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = 0
+        self.peak = 0
+        self.total = 0
+
+    def enter(self) -> None:
+        """Record the start of one inference."""
+        with self._lock:
+            self.active += 1
+            self.total += 1
+            self.peak = max(self.peak, self.active)
+
+    def leave(self) -> None:
+        """Record the end of one inference."""
+        with self._lock:
+            self.active -= 1
+
+
+class LoadedModel:
+    """A ready session plus its manifest entry; ``run`` is thread-safe (ORT allows it)."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        session: ort.InferenceSession,
+        stats: InferenceStats,
+        metrics: Metrics,
+    ) -> None:
+        self.spec = spec
+        self.session = session
+        self.input_names = [i.name for i in session.get_inputs()]
+        self.last_used = time.monotonic()
+        self._stats = stats
+        self._metrics = metrics
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[Any]:
+        """Run the session; must be called from a scheduler slot, never on the event loop."""
+        self.last_used = time.monotonic()
+        self._stats.enter()
+        start = time.perf_counter()
+        try:
+            return list(self.session.run(None, dict(feeds)))
+        except Exception as exc:
+            self._metrics.model_inference_errors_total.labels(self.spec.id).inc()
+            raise ModelLoadError(
+                f"Model {self.spec.id!r} failed to run: {exc}", details={"model": self.spec.id}
+            ) from exc
+        finally:
+            self._metrics.model_inference_duration_seconds.labels(self.spec.id).observe(
+                time.perf_counter() - start
+            )
+            self._stats.leave()
+
+
+class SessionCache:
+    """Lazily built sessions keyed by model id."""
+
+    def __init__(self, store: ModelStore, settings: InferenceSettings, metrics: Metrics) -> None:
+        self._store = store
+        self._settings = settings
+        self._metrics = metrics
+        self._models: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+        self.stats = InferenceStats()
+        self.threads = intra_op_threads(settings)
+
+    def get(self, model_id: str) -> LoadedModel:
+        """Return the loaded model, building its session on first use (blocking)."""
+        with self._lock:
+            model = self._models.get(model_id)
+            if model is None:
+                model = self._load(model_id)
+                self._models[model_id] = model
+                self._evict_over_budget(keep=model_id)
+            model.last_used = time.monotonic()
+            return model
+
+    def loaded(self) -> list[str]:
+        """Ids of the models with a live session."""
+        with self._lock:
+            return sorted(self._models)
+
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Unload sessions idle longer than the TTL; return their ids."""
+        deadline = (now or time.monotonic()) - self._settings.session_idle_ttl_s
+        with self._lock:
+            idle = [mid for mid, m in self._models.items() if m.last_used < deadline]
+            for model_id in idle:
+                del self._models[model_id]
+        for model_id in idle:
+            logger.info("model.unloaded", model=model_id, reason="idle")
+        return idle
+
+    def clear(self) -> None:
+        """Drop every session."""
+        with self._lock:
+            self._models.clear()
+
+    def _evict_over_budget(self, keep: str) -> None:
+        while len(self._models) > self._settings.max_loaded_sessions:
+            oldest = min((m for k, m in self._models.items() if k != keep), key=_last_used)
+            del self._models[oldest.spec.id]
+            logger.info("model.unloaded", model=oldest.spec.id, reason="budget")
+
+    def _load(self, model_id: str) -> LoadedModel:
+        path = self._store.require(model_id)
+        spec = self._store.spec(model_id)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = [p for p in self._settings.providers if p in ort.get_available_providers()]
+        start = time.perf_counter()
+        try:
+            session = ort.InferenceSession(
+                str(path), sess_options=options, providers=providers or ["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelLoadError(
+                f"Model {model_id!r} could not be loaded: {exc}", details={"model": model_id}
+            ) from exc
+        logger.info(
+            "model.loaded",
+            model=model_id,
+            seconds=round(time.perf_counter() - start, 3),
+            threads=self.threads,
+            providers=session.get_providers(),
+        )
+        return LoadedModel(spec, session, self.stats, self._metrics)
+
+
+def _last_used(model: LoadedModel) -> float:
+    return model.last_used
