@@ -1,0 +1,217 @@
+"""Slice discovery: entry points (built-ins too), validation, config toggles, fail-soft."""
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Literal
+
+from msgspec import Struct
+
+from center_api.core.logging import get_logger
+from center_api.core.settings import Settings
+from center_api.kernel.model_store import ModelStore, pull_command
+from center_api.registry.spec import API_VERSION, ENTRY_POINT_GROUP, Slice
+
+# Listed in code too, so a source checkout without installed metadata still finds them.
+BUILTIN_SLICES: dict[str, str] = {
+    "cutout": "center_api.slices.cutout:SLICE",
+}
+BUILTIN_DISTRIBUTION = "center-api"
+
+SliceStatus = Literal["enabled", "disabled", "failed"]
+EntryPointSource = Callable[[], Iterable[EntryPoint]]
+
+logger = get_logger("center_api.registry")
+
+
+class RegistryError(Exception):
+    """Strict mode: a slice failed to load, validate, or find its models."""
+
+
+@dataclass
+class SliceEntry:
+    """One installed slice as the registry sees it."""
+
+    name: str
+    target: str
+    distribution: str | None
+    version: str | None
+    is_builtin: bool
+    is_enabled: bool
+    slice: Slice | None = None
+    error: str | None = None
+    missing_models: list[str] = field(default_factory=list)
+
+    def status(self, store: ModelStore) -> tuple[SliceStatus, str | None]:
+        """Current status with its reason; model presence is checked live."""
+        if self.error is not None:
+            return "failed", self.error
+        if not self.is_enabled:
+            return "disabled", "switched off in config"
+        missing = missing_required_models(self, store)
+        if missing:
+            pulls = "; ".join(pull_command(m) for m in missing)
+            return "failed", f"required model(s) not installed: {', '.join(missing)} ({pulls})"
+        return "enabled", None
+
+    @property
+    def is_mounted(self) -> bool:
+        """Enabled and loaded: its router and providers are part of the app."""
+        return self.is_enabled and self.slice is not None and self.error is None
+
+
+class SliceRegistry:
+    """Every discovered slice, in a deterministic order (by name)."""
+
+    def __init__(self, entries: list[SliceEntry]) -> None:
+        self.entries = sorted(entries, key=lambda e: (e.name, e.distribution or ""))
+
+    def get(self, name: str) -> SliceEntry | None:
+        """The first entry with ``name`` (the one that owns it)."""
+        return next((e for e in self.entries if e.name == name and e.error is None), None) or next(
+            (e for e in self.entries if e.name == name), None
+        )
+
+    def mounted(self) -> list[Slice]:
+        """Slices whose routes and providers are active."""
+        return [e.slice for e in self.entries if e.is_mounted and e.slice is not None]
+
+    def switched_off(self) -> list[Slice]:
+        """Loaded slices that config disabled (their paths answer FEATURE_DISABLED)."""
+        return [
+            e.slice
+            for e in self.entries
+            if not e.is_enabled and e.slice is not None and e.error is None
+        ]
+
+    def check_strict(self, store: ModelStore) -> None:
+        """Raise `RegistryError` if any enabled (or broken) slice is not healthy."""
+        problems = []
+        for entry in self.entries:
+            status, reason = entry.status(store)
+            if status == "failed":
+                problems.append(f"{entry.name}: {reason}")
+        if problems:
+            raise RegistryError("slices failed: " + " | ".join(problems))
+
+
+def discover_slices(
+    settings: Settings, store: ModelStore, source: EntryPointSource | None = None
+) -> SliceRegistry:
+    """Find, load and validate every installed slice; never raises unless strict."""
+    points = list((source or _installed_entry_points)())
+    builtin_targets = set(BUILTIN_SLICES.values())
+    seen_targets = {ep.value for ep in points}
+    points += [
+        EntryPoint(name=name, value=target, group=ENTRY_POINT_GROUP)
+        for name, target in BUILTIN_SLICES.items()
+        if target not in seen_targets
+    ]
+    # Built-ins first so they own their names; then third-party in a stable order.
+    points.sort(key=lambda ep: (ep.value not in builtin_targets, ep.name, ep.value))
+    entries: list[SliceEntry] = []
+    owners: dict[str, SliceEntry] = {}
+    for point in points:
+        entry = _load_entry(point, point.value in builtin_targets, settings)
+        owner = owners.get(entry.name)
+        if owner is not None and entry.error is None:
+            entry.error = (
+                f"duplicate slice name {entry.name!r}: already provided by "
+                f"{owner.distribution or owner.target}"
+            )
+            entry.slice = None
+        elif entry.error is None:
+            owners[entry.name] = entry
+        if entry.error:
+            logger.warning("slice.failed", slice=entry.name, reason=entry.error)
+        entries.append(entry)
+    registry = SliceRegistry(entries)
+    if settings.registry.strict:
+        registry.check_strict(store)
+    return registry
+
+
+def missing_required_models(entry: SliceEntry, store: ModelStore) -> list[str]:
+    """Required models of ``entry`` that are not installed (unknown ids count as missing)."""
+    if entry.slice is None:
+        return []
+    known = set(store.ids())
+    return [
+        req.id
+        for req in entry.slice.models
+        if req.required and (req.id not in known or not store.is_installed(req.id))
+    ]
+
+
+def _installed_entry_points() -> Iterable[EntryPoint]:
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _load_entry(point: EntryPoint, is_builtin: bool, settings: Settings) -> SliceEntry:
+    dist = getattr(point, "dist", None)
+    toggle = settings.slices.get(point.name)
+    enabled = toggle.enabled if toggle and toggle.enabled is not None else is_builtin
+    entry = SliceEntry(
+        name=point.name,
+        target=point.value,
+        distribution=dist.name if dist else (BUILTIN_DISTRIBUTION if is_builtin else None),
+        version=dist.version if dist else None,
+        is_builtin=is_builtin,
+        is_enabled=enabled,
+    )
+    if not is_builtin and settings.registry.builtins_only:
+        entry.is_enabled = False
+        return entry
+    try:
+        loaded = _import_target(point.value)
+    except Exception as exc:
+        entry.error = f"import failed: {type(exc).__name__}: {exc}"
+        return entry
+    entry.error = validate_slice(loaded, point.name)
+    if entry.error is None and isinstance(loaded, Slice):
+        entry.slice = loaded
+        entry.version = entry.version or _builtin_version()
+    return entry
+
+
+def _import_target(target: str) -> object:
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    obj: object = module
+    for part in attr.split(".") if attr else []:
+        obj = getattr(obj, part)
+    return obj
+
+
+def validate_slice(obj: object, name: str) -> str | None:
+    """Return why ``obj`` is not a valid slice named ``name``, or None if it is."""
+    if not isinstance(obj, Slice):
+        return f"entry point does not name a Slice instance (got {type(obj).__name__})"
+    problems = []
+    if obj.name != name:
+        problems.append(f"slice name {obj.name!r} differs from its entry point name {name!r}")
+    major = str(getattr(obj, "api_version", "")).split(".")[0]
+    if major != API_VERSION.split(".")[0]:
+        problems.append(
+            f"built for registry API {obj.api_version!r}; this server speaks {API_VERSION!r}"
+        )
+    path = getattr(obj, "path", "")
+    if not isinstance(path, str) or not path.startswith("/") or path == "/":
+        problems.append("path must be a URL prefix such as '/my-slice'")
+    options = getattr(obj, "options_type", None)
+    if not (isinstance(options, type) and issubclass(options, Struct)):
+        problems.append("options_type must be a msgspec Struct")
+    for attr in ("title", "capabilities"):
+        if not hasattr(obj, attr):
+            problems.append(f"missing {attr}")
+    return "; ".join(problems) or None
+
+
+def _builtin_version() -> str | None:
+    try:
+        from importlib.metadata import version  # noqa: PLC0415 - only on the fallback path
+
+        return version(BUILTIN_DISTRIBUTION)
+    except Exception:
+        return None

@@ -1,0 +1,75 @@
+"""The slice contract (registry API version 1).
+
+A slice is a module-level object, named by an entry point in the ``center_api.slices`` group,
+that subclasses `Slice`. The registry reads its declarations, mounts ``build_router()`` under
+``/api/v1``, adds ``providers()`` to the container, and calls ``run()`` from the task runner.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from dishka import AsyncContainer, Provider
+from litestar import Router
+from msgspec import Struct
+
+API_VERSION = "1.0"
+ENTRY_POINT_GROUP = "center_api.slices"
+
+Produces = Literal["image", "mask", "json"]
+
+
+class Capabilities(Struct, frozen=True, kw_only=True):
+    """What a slice takes and gives."""
+
+    produces: tuple[Produces, ...]
+    accepts_image: bool = True
+    supports_tasks: bool = True
+
+
+class ModelRequirement(Struct, frozen=True, kw_only=True):
+    """A manifest model the slice uses; a missing required one marks the slice failed."""
+
+    id: str
+    required: bool = True
+
+
+class SliceResult(Struct, kw_only=True):
+    """What ``run()`` returns: the bytes, their media type, and metadata for headers/JSON."""
+
+    content: bytes
+    media_type: str
+    metadata: dict[str, Any] = {}
+
+
+class Slice(ABC):
+    """Base class of every slice, built-in or third-party.
+
+    Class attributes to set: ``name`` (unique, snake_case), ``title``, ``description``,
+    ``path`` (URL prefix under ``/api/v1``, e.g. ``"/cutout"``), ``options_type`` (a msgspec
+    Struct), ``models``, ``capabilities``; ``api_version`` stays at the version you built for.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+    path: ClassVar[str]
+    api_version: ClassVar[str] = API_VERSION
+    options_type: ClassVar[type[Struct]]
+    models: ClassVar[tuple[ModelRequirement, ...]] = ()
+    capabilities: ClassVar[Capabilities]
+
+    @abstractmethod
+    def build_router(self) -> Router:
+        """Return a fresh Router (path = ``self.path``) for one app."""
+
+    def providers(self) -> Sequence[Provider]:
+        """Return the dishka providers of this slice's services."""
+        return ()
+
+    @abstractmethod
+    async def run(self, container: AsyncContainer, image: bytes, options: Struct) -> SliceResult:
+        """Process one image with validated ``options``; the sync route and tasks both use it.
+
+        ``container`` is a REQUEST-scoped dishka container to resolve the slice's services from.
+        """

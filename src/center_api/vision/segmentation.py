@@ -1,0 +1,70 @@
+"""Salient-object segmentation: image → alpha matte, with each model's own pre/post-processing.
+
+Shared by every slice that needs a subject mask (cutout, background_replace).
+"""
+
+import cv2
+import numpy as np
+
+from center_api.kernel.model_store import InputSpec, OutputSpec
+from center_api.kernel.sessions import LoadedModel
+
+
+def predict_alpha(model: LoadedModel, rgb: np.ndarray) -> np.ndarray:
+    """Return an (H, W) uint8 alpha for an (H, W, 3) uint8 RGB image.
+
+    The network runs at its own input size; the mask is upsampled back to the image size.
+    """
+    height, width = rgb.shape[:2]
+    tensor = to_tensor(rgb, model.spec.input)
+    outputs = model.run({model.input_names[0]: tensor})
+    mask = _first_plane(outputs[0])
+    mask = postprocess(mask, model.spec.output)
+    mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_tensor(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Resize and normalise to a 1x3xHxW float32 tensor as ``spec`` says."""
+    if spec.size is None:
+        raise ValueError("segmentation models need a fixed input size in the manifest")
+    width, height = spec.size
+    shrinking = rgb.shape[0] > height or rgb.shape[1] > width
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    image = cv2.resize(rgb, (width, height), interpolation=interpolation).astype(np.float32)
+    if spec.color == "BGR":
+        image = image[..., ::-1]
+    if spec.scale == "max":
+        image /= max(float(image.max()), 1e-6)
+    elif spec.scale == "255":
+        image /= 255.0
+    image -= np.asarray(spec.mean, dtype=np.float32)
+    image /= np.asarray(spec.std, dtype=np.float32)
+    return np.ascontiguousarray(image.transpose(2, 0, 1)[None])
+
+
+def postprocess(mask: np.ndarray, spec: OutputSpec) -> np.ndarray:
+    """Apply the model's activation and normalisation; returns float32 in [0, 1]."""
+    mask = mask.astype(np.float32, copy=False)
+    if spec.activation == "sigmoid":
+        mask = 1.0 / (1.0 + np.exp(-mask))
+    if spec.normalize == "minmax":
+        low, high = float(mask.min()), float(mask.max())
+        mask = (mask - low) / (high - low) if high - low > 1e-6 else np.zeros_like(mask)
+    return np.clip(mask, 0.0, 1.0)
+
+
+def _first_plane(output: np.ndarray) -> np.ndarray:
+    plane = np.asarray(output)
+    while plane.ndim > 2:
+        plane = plane[0]
+    return plane
+
+
+def foreground_box(alpha: np.ndarray, threshold: int = 128) -> tuple[int, int, int, int] | None:
+    """(left, top, width, height) of pixels with alpha ≥ threshold, or None if there are none."""
+    rows = np.flatnonzero((alpha >= threshold).any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero((alpha[rows[0] : rows[-1] + 1] >= threshold).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
