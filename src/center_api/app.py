@@ -1,0 +1,144 @@
+"""The composition root: ``create_app()`` wires settings, container, slices and the HTTP layer.
+
+Nothing heavy happens here (the Litestar CLI calls the factory for every command): models load
+on first use, or at startup when ``inference.warm_up`` is on.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from dishka import STRICT_VALIDATION, AsyncContainer, Provider, make_async_container
+from dishka.integrations.litestar import LitestarProvider, setup_dishka
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from center_api import __version__
+from center_api.core import routes as core_routes
+from center_api.core.di import CoreProvider
+from center_api.core.error_handlers import exception_handlers
+from center_api.core.logging import configure_logging, get_logger
+from center_api.core.metrics import Metrics
+from center_api.core.middleware import RequestContextMiddleware
+from center_api.core.settings import Settings, load_settings
+from center_api.db.config import build_db_config
+from center_api.kernel.kernel import InferenceKernel
+from center_api.kernel.model_store import ModelStore
+from center_api.kernel.provider import KernelProvider
+from center_api.registry.loader import EntryPointSource, SliceRegistry, discover_slices
+from center_api.registry.toggles import disabled_router
+
+API_PREFIX = "/api/v1"
+logger = get_logger("center_api.app")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The process-wide pieces the container is built from."""
+
+    settings: Settings
+    metrics: Metrics
+    store: ModelStore
+    registry: SliceRegistry
+    db_config: SQLAlchemyAsyncConfig
+
+
+def build_runtime(settings: Settings, entry_points: EntryPointSource | None = None) -> Runtime:
+    """Read the manifest, discover slices, configure the database (all cheap)."""
+    store = ModelStore.from_directory(Path(settings.models.dir))
+    return Runtime(
+        settings=settings,
+        metrics=Metrics(),
+        store=store,
+        registry=discover_slices(settings, store, entry_points),
+        db_config=build_db_config(settings.database),
+    )
+
+
+def build_container(runtime: Runtime, extra_providers: Sequence[Provider] = ()) -> AsyncContainer:
+    """The dishka container: core, kernel, every mounted slice, then ``extra_providers``."""
+    return make_async_container(
+        CoreProvider(),
+        KernelProvider(),
+        LitestarProvider(),
+        *[p for s in runtime.registry.mounted() for p in s.providers()],
+        *extra_providers,
+        context={
+            Settings: runtime.settings,
+            Metrics: runtime.metrics,
+            SliceRegistry: runtime.registry,
+            ModelStore: runtime.store,
+            SQLAlchemyAsyncConfig: runtime.db_config,
+        },
+        validation_settings=STRICT_VALIDATION,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    extra_providers: Sequence[Provider] = (),
+    entry_points: EntryPointSource | None = None,
+) -> Litestar:
+    """Build the Litestar app.
+
+    Args:
+        settings: Settings to use; read from ``litestar.toml`` and the environment if None.
+        extra_providers: dishka providers added last (tests pass ``override=True`` ones).
+        entry_points: Slice entry-point source (tests pass fakes); installed metadata if None.
+    """
+    settings = settings or load_settings()
+    configure_logging(settings.logging)
+    runtime = build_runtime(settings, entry_points)
+    container = build_container(runtime, extra_providers)
+    app = Litestar(
+        route_handlers=[_api_router(runtime.registry), core_routes.metrics],
+        exception_handlers=exception_handlers(),
+        openapi_config=_openapi_config(),
+        plugins=[SQLAlchemyPlugin(config=runtime.db_config)],
+        on_startup=[partial(_start, container, runtime.registry, settings)],
+        on_shutdown=[container.close],
+        request_max_body_size=settings.server.max_request_bytes,
+        logging_config=None,
+        debug=settings.server.debug,
+    )
+    setup_dishka(container, app)
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, runtime.metrics)
+    return app
+
+
+def _api_router(registry: SliceRegistry) -> Router:
+    handlers: list[Any] = [core_routes.health, core_routes.live]
+    handlers += [s.build_router() for s in registry.mounted()]
+    handlers += [disabled_router(s.name, s.path) for s in registry.switched_off()]
+    return Router(path=API_PREFIX, route_handlers=handlers)
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Center API",
+        version=__version__,
+        description="Self-hosted image processing: background removal and more.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+    )
+
+
+async def _start(container: AsyncContainer, registry: SliceRegistry, settings: Settings) -> None:
+    kernel = await container.get(InferenceKernel)
+    for entry in registry.entries:
+        status, reason = entry.status(kernel.store)
+        logger.info("slice.status", slice=entry.name, status=status, reason=reason)
+    if settings.inference.warm_up:
+        await kernel.warm_up([m.id for s in registry.mounted() for m in s.models])
+    logger.info(
+        "app.started",
+        version=__version__,
+        slots=settings.inference.max_concurrent,
+        queue_max_size=settings.inference.queue_max_size,
+        intra_op_threads=kernel.sessions.threads,
+    )

@@ -1,0 +1,24 @@
+"""dishka providers of the core: settings, metrics, registry, database config, health."""
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from dishka import Provider, Scope, from_context, provide
+
+from center_api.core.health import HealthService
+from center_api.core.metrics import Metrics
+from center_api.core.settings import Settings
+from center_api.kernel.model_store import ModelStore
+from center_api.registry.loader import SliceRegistry
+
+
+class CoreProvider(Provider):
+    """Process-wide objects built by the composition root and passed in as context."""
+
+    scope = Scope.APP
+
+    settings = from_context(provides=Settings)
+    metrics = from_context(provides=Metrics)
+    registry = from_context(provides=SliceRegistry)
+    model_store = from_context(provides=ModelStore)
+    db_config = from_context(provides=SQLAlchemyAsyncConfig)
+
+    health = provide(HealthService, scope=Scope.REQUEST)

@@ -1,0 +1,116 @@
+"""The outermost ASGI layer: request id, access log, HTTP metrics, last-resort 500 envelope.
+
+It wraps the whole Litestar app (not a per-route middleware), so unknown routes, wrong methods
+and errors raised before routing get a request id and a metrics line too.
+"""
+
+import re
+import time
+import uuid
+from typing import Any
+
+import msgspec
+import structlog
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+
+from center_api.core.logging import get_logger
+from center_api.core.metrics import Metrics
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
+_QUIET_PATHS = frozenset({"/metrics", "/api/v1/health"})
+UNMATCHED_ROUTE = "<unmatched>"
+
+logger = get_logger("center_api.http")
+
+
+def new_request_id() -> str:
+    """Return a fresh request id (``req_`` + 32 hex digits)."""
+    return f"req_{uuid.uuid4().hex}"
+
+
+def client_request_id(scope: Scope) -> str | None:
+    """Return the client's ``X-Request-ID`` if it is a safe token, else None."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            return candidate if _VALID_REQUEST_ID.match(candidate) else None
+    return None
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """Return the request id this layer assigned to ``scope``."""
+    state = scope.get("state") or {}
+    value = state.get("request_id")
+    return value if isinstance(value, str) else None
+
+
+class RequestContextMiddleware:
+    """Assign the request id, bind it to every log line, time and count the request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = client_request_id(scope) or new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = {"code": 500, "started": False}
+        header = (REQUEST_ID_HEADER.encode(), request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["started"] = True
+                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                message["headers"] = [*headers, header]
+            await send(message)
+
+        start = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                logger.exception("request.unhandled_exception")
+                if not status["started"]:
+                    await _send_internal_error(send_with_id, request_id)
+            finally:
+                self._record(scope, int(status["code"]), time.perf_counter() - start)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = scope.get("path_template") or UNMATCHED_ROUTE
+        method = scope.get("method", "")
+        self.metrics.http_requests_total.labels(method, route, str(status)).inc()
+        self.metrics.http_request_duration_seconds.labels(method, route).observe(elapsed)
+        log = logger.debug if scope.get("path") in _QUIET_PATHS else logger.info
+        log(
+            "request.completed",
+            method=method,
+            path=scope.get("path"),
+            route=route,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+        )
+
+
+async def _send_internal_error(send: Send, request_id: str) -> None:
+    body: dict[str, Any] = {
+        "success": False,
+        "error": {"code": "INTERNAL_ERROR", "message": "Internal server error.", "details": {}},
+        "request_id": request_id,
+    }
+    payload = msgspec.json.encode(body)
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 500,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
