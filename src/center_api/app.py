@@ -26,11 +26,14 @@ from center_api.core.metrics import Metrics
 from center_api.core.middleware import RequestContextMiddleware
 from center_api.core.settings import Settings, load_settings
 from center_api.db.config import build_db_config
+from center_api.db.provider import DatabaseProvider
 from center_api.kernel.kernel import InferenceKernel
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.provider import KernelProvider
 from center_api.registry.loader import EntryPointSource, SliceRegistry, discover_slices
 from center_api.registry.toggles import disabled_router
+from center_api.usage.observer import UsageObserver
+from center_api.usage.recorder import UsageRecorder
 
 API_PREFIX = "/api/v1"
 logger = get_logger("center_api.app")
@@ -45,17 +48,20 @@ class Runtime:
     store: ModelStore
     registry: SliceRegistry
     db_config: SQLAlchemyAsyncConfig
+    usage: UsageRecorder
 
 
 def build_runtime(settings: Settings, entry_points: EntryPointSource | None = None) -> Runtime:
     """Read the manifest, discover slices, configure the database (all cheap)."""
     store = ModelStore.from_directory(Path(settings.models.dir))
+    db_config = build_db_config(settings.database)
     return Runtime(
         settings=settings,
         metrics=Metrics(),
         store=store,
         registry=discover_slices(settings, store, entry_points),
-        db_config=build_db_config(settings.database),
+        db_config=db_config,
+        usage=UsageRecorder(db_config, settings.usage),
     )
 
 
@@ -63,6 +69,7 @@ def build_container(runtime: Runtime, extra_providers: Sequence[Provider] = ()) 
     """The dishka container: core, kernel, every mounted slice, then ``extra_providers``."""
     return make_async_container(
         CoreProvider(),
+        DatabaseProvider(),
         KernelProvider(),
         LitestarProvider(),
         *[p for s in runtime.registry.mounted() for p in s.providers()],
@@ -73,6 +80,7 @@ def build_container(runtime: Runtime, extra_providers: Sequence[Provider] = ()) 
             SliceRegistry: runtime.registry,
             ModelStore: runtime.store,
             SQLAlchemyAsyncConfig: runtime.db_config,
+            UsageRecorder: runtime.usage,
         },
         validation_settings=STRICT_VALIDATION,
     )
@@ -100,14 +108,19 @@ def create_app(
         exception_handlers=exception_handlers(),
         openapi_config=_openapi_config(),
         plugins=[SQLAlchemyPlugin(config=runtime.db_config)],
-        on_startup=[partial(_start, container, runtime.registry, settings)],
-        on_shutdown=[container.close],
+        on_startup=[partial(_start, container, runtime)],
+        # Usage first: its final flush needs the database, which the plugin closes last.
+        on_shutdown=[runtime.usage.close, container.close],
         request_max_body_size=settings.server.max_request_bytes,
         logging_config=None,
         debug=settings.server.debug,
     )
     setup_dishka(container, app)
-    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, runtime.metrics)
+    app.asgi_handler = RequestContextMiddleware(
+        app.asgi_handler,
+        runtime.metrics,
+        observers=[UsageObserver(runtime.registry, runtime.usage)],
+    )
     return app
 
 
@@ -128,7 +141,9 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
-async def _start(container: AsyncContainer, registry: SliceRegistry, settings: Settings) -> None:
+async def _start(container: AsyncContainer, runtime: Runtime) -> None:
+    registry, settings = runtime.registry, runtime.settings
+    runtime.usage.start()
     kernel = await container.get(InferenceKernel)
     for entry in registry.entries:
         status, reason = entry.status(kernel.store)

@@ -7,6 +7,7 @@ from PIL import Image
 
 from center_api.app import create_app
 from center_api.core.settings import settings_from_mapping
+from center_api.db import migrate
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (30, 20)) -> bytes:
@@ -16,9 +17,11 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (30, 20)) -> bytes:
 
 
 def test_describe_reports_size_and_mean_colour(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    migrate.upgrade(url)
     settings = settings_from_mapping(
         {
-            "database": {"url": f"sqlite+aiosqlite:///{tmp_path}/app.db"},
+            "database": {"url": url},
             "slices": {"image_info": {"enabled": True}, "cutout": {"enabled": False}},
         }
     )

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import click
 
+from center_api.cli.db import db
 from center_api.cli.images import cutout
 from center_api.cli.models import models
 from center_api.cli.plugins import plugins
-from center_api.core.settings import SettingsError, load_settings
+from center_api.core.settings import Settings, SettingsError, load_settings
+from center_api.db import migrate
 
 
 @click.group()
@@ -33,13 +35,12 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 @click.option("--port", type=int, default=None, help="Port (default: server.port / PORT).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: WORKERS).")
 @click.pass_obj
-def serve(settings: object, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the HTTP API with uvicorn."""
+def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+    """Apply pending migrations (unless switched off), then serve the HTTP API with uvicorn."""
     import uvicorn  # noqa: PLC0415 - only this command needs it
 
-    from center_api.core.settings import Settings  # noqa: PLC0415
-
-    assert isinstance(settings, Settings)
+    if settings.database.migrate_on_start:
+        migrate.upgrade(settings.database.url)
     uvicorn.run(
         "center_api.app:create_app",
         factory=True,
@@ -52,6 +53,7 @@ def serve(settings: object, host: str | None, port: int | None, workers: int | N
     )
 
 
+cli.add_command(db)
 cli.add_command(models)
 cli.add_command(plugins)
 cli.add_command(cutout)

@@ -8,6 +8,7 @@ import click
 from center_api.core.settings import Settings
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import RegistryError, discover_slices
+from center_api.slices.tools.catalog import build_catalog
 
 
 @click.group()
@@ -25,10 +26,10 @@ def list_plugins(settings: Settings) -> None:
     except RegistryError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    click.echo(f"{'SLICE':20} {'DISTRIBUTION':28} {'VERSION':10} {'STATUS':9} REASON")
-    for entry in registry.entries:
-        status, reason = entry.status(store)
+    click.echo(f"{'SLICE':20} {'DISTRIBUTION':28} {'VERSION':10} {'STATUS':9} MODELS / REASON")
+    for tool in build_catalog(registry, store):
+        models = ", ".join(f"{m.id}:{m.state}" for m in tool.models)
         click.echo(
-            f"{entry.name:20} {entry.distribution or '?':28} {entry.version or '?':10} "
-            f"{status:9} {reason or ''}"
+            f"{tool.name:20} {tool.distribution or '?':28} {tool.version or '?':10} "
+            f"{tool.status:9} {tool.reason or models}"
         )

@@ -8,6 +8,7 @@ from center_api.core.metrics import Metrics
 from center_api.core.settings import Settings
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceRegistry
+from center_api.usage.recorder import UsageRecorder
 
 
 class CoreProvider(Provider):
@@ -20,5 +21,6 @@ class CoreProvider(Provider):
     registry = from_context(provides=SliceRegistry)
     model_store = from_context(provides=ModelStore)
     db_config = from_context(provides=SQLAlchemyAsyncConfig)
+    usage = from_context(provides=UsageRecorder)
 
     health = provide(HealthService, scope=Scope.REQUEST)

@@ -18,6 +18,7 @@ from litestar.types import ExceptionHandlersMap
 from center_api.core import errors
 from center_api.core.logging import get_logger
 from center_api.core.middleware import request_id_of
+from center_api.core.request_facts import note_error
 
 logger = get_logger("center_api.errors")
 
@@ -35,6 +36,7 @@ def error_body(exc: errors.AppException, request_id: str | None) -> dict[str, An
 
 def error_response(request: Request[Any, Any, Any], exc: errors.AppException) -> Response[Any]:
     """Build the JSON error response for one of our exceptions."""
+    note_error(exc.code)
     return Response(
         content=error_body(exc, _request_id(request)),
         status_code=exc.status_code,

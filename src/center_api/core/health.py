@@ -5,8 +5,8 @@ import time
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import text
 
+from center_api.db.migrate import current_revision, head_revision
 from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.loader import SliceRegistry
 
@@ -56,11 +56,22 @@ class HealthService:
         }
 
     async def database(self) -> dict[str, Any]:
-        """``SELECT 1`` answers within the timeout."""
+        """The database answers within the timeout and its schema is at the code's head."""
         start = time.perf_counter()
         try:
             async with asyncio.timeout(DB_TIMEOUT_S), self._db.get_engine().connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:
+                revision = await conn.run_sync(current_revision)
+        except Exception as exc:  # any failure means not ready
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        return {"ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 1)}
+        head = head_revision()
+        report: dict[str, Any] = {
+            "ok": revision == head,
+            "latency_ms": round((time.perf_counter() - start) * 1000, 1),
+            "revision": revision,
+            "head": head,
+        }
+        if revision != head:
+            report["error"] = (
+                "the schema is not at the latest revision: run `center-api db upgrade`"
+            )
+        return report

@@ -7,6 +7,8 @@ and errors raised before routing get a request id and a metrics line too.
 import re
 import time
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -15,6 +17,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from center_api.core.logging import get_logger
 from center_api.core.metrics import Metrics
+from center_api.core.request_facts import RequestFacts, bind_request_facts, note_error
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
@@ -45,12 +48,32 @@ def request_id_of(scope: Scope) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class RequestOutcome:
+    """A finished request, as observers (e.g. usage recording) see it."""
+
+    method: str
+    path: str
+    route: str
+    status_code: int
+    duration_s: float
+    response_bytes: int
+    request_id: str
+    facts: RequestFacts
+
+
+RequestObserver = Callable[[RequestOutcome], None]
+
+
 class RequestContextMiddleware:
     """Assign the request id, bind it to every log line, time and count the request."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, observers: Sequence[RequestObserver] = ()
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.observers = list(observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -59,7 +82,8 @@ class RequestContextMiddleware:
             return
         request_id = client_request_id(scope) or new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        status = {"code": 500, "started": False}
+        facts = bind_request_facts()
+        status = {"code": 500, "started": False, "bytes": 0}
         header = (REQUEST_ID_HEADER.encode(), request_id.encode())
 
         async def send_with_id(message: Message) -> None:
@@ -68,6 +92,8 @@ class RequestContextMiddleware:
                 status["started"] = True
                 headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
                 message["headers"] = [*headers, header]
+            elif message["type"] == "http.response.body":
+                status["bytes"] += len(message.get("body", b""))
             await send(message)
 
         start = time.perf_counter()
@@ -79,25 +105,41 @@ class RequestContextMiddleware:
                 if not status["started"]:
                     await _send_internal_error(send_with_id, request_id)
             finally:
-                self._record(scope, int(status["code"]), time.perf_counter() - start)
+                self._finish(
+                    RequestOutcome(
+                        method=str(scope.get("method", "")),
+                        path=scope.get("path", ""),
+                        route=scope.get("path_template") or UNMATCHED_ROUTE,
+                        status_code=int(status["code"]),
+                        duration_s=time.perf_counter() - start,
+                        response_bytes=int(status["bytes"]),
+                        request_id=request_id,
+                        facts=facts,
+                    )
+                )
 
-    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
-        route = scope.get("path_template") or UNMATCHED_ROUTE
-        method = scope.get("method", "")
-        self.metrics.http_requests_total.labels(method, route, str(status)).inc()
-        self.metrics.http_request_duration_seconds.labels(method, route).observe(elapsed)
-        log = logger.debug if scope.get("path") in _QUIET_PATHS else logger.info
+    def _finish(self, outcome: RequestOutcome) -> None:
+        method, route = outcome.method, outcome.route
+        self.metrics.http_requests_total.labels(method, route, str(outcome.status_code)).inc()
+        self.metrics.http_request_duration_seconds.labels(method, route).observe(outcome.duration_s)
+        log = logger.debug if outcome.path in _QUIET_PATHS else logger.info
         log(
             "request.completed",
             method=method,
-            path=scope.get("path"),
+            path=outcome.path,
             route=route,
-            status=status,
-            duration_ms=round(elapsed * 1000, 2),
+            status=outcome.status_code,
+            duration_ms=round(outcome.duration_s * 1000, 2),
         )
+        for observer in self.observers:
+            try:
+                observer(outcome)
+            except Exception:  # an observer must never break the response path
+                logger.exception("request.observer_failed")
 
 
 async def _send_internal_error(send: Send, request_id: str) -> None:
+    note_error("INTERNAL_ERROR")
     body: dict[str, Any] = {
         "success": False,
         "error": {"code": "INTERNAL_ERROR", "message": "Internal server error.", "details": {}},

@@ -86,8 +86,16 @@ class DatabaseSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """Database connection (SQLite by default, PostgreSQL by URL)."""
 
     url: str = "sqlite+aiosqlite:///./data/app.db"
-    echo: bool = False
     pool_size: PositiveInt = 5
+    # `center-api serve` applies pending migrations before it starts serving.
+    migrate_on_start: bool = True
+
+
+class UsageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Usage records: written in batches off the response path."""
+
+    flush_interval_s: PositiveFloat = 1.0
+    max_buffered: PositiveInt = 100_000
 
 
 class LoggingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -118,6 +126,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     images: ImageSettings = msgspec.field(default_factory=ImageSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     registry: RegistrySettings = msgspec.field(default_factory=RegistrySettings)
     slices: dict[str, SliceSettings] = msgspec.field(default_factory=dict)

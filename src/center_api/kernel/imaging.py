@@ -16,6 +16,7 @@ from center_api.core.errors import (
     ResolutionTooHighError,
     UnsupportedFormatError,
 )
+from center_api.core.request_facts import note_input
 from center_api.core.settings import ImageSettings
 
 OutputFormat = Literal["png", "webp", "jpg"]
@@ -86,6 +87,7 @@ def decode_image(data: bytes, limits: ImageSettings) -> DecodedImage:
     if not data:
         raise InvalidImageError("The image is empty (0 bytes).")
     image = _open(data, limits)
+    note_input(image.width, image.height, len(data))
     megapixels = image.width * image.height / 1e6
     if megapixels > limits.max_megapixels:
         raise ResolutionTooHighError(

@@ -16,6 +16,7 @@ from center_api.registry.spec import API_VERSION, ENTRY_POINT_GROUP, Slice
 # Listed in code too, so a source checkout without installed metadata still finds them.
 BUILTIN_SLICES: dict[str, str] = {
     "cutout": "center_api.slices.cutout:SLICE",
+    "tools": "center_api.slices.tools:SLICE",
 }
 BUILTIN_DISTRIBUTION = "center-api"
 

@@ -1,0 +1,49 @@
+"""Facts about the current request that layers below HTTP learn (input size, error code).
+
+The HTTP layer binds a fresh `RequestFacts` per request; image decoding and the error handlers
+fill it in; the usage recorder reads it when the response is done. The object is shared by
+reference, so facts noted inside a scheduler thread (a copied context) are seen by the request.
+"""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass
+class RequestFacts:
+    """What one request consumed and how it ended."""
+
+    caller: str = "anonymous"
+    megapixels: float | None = None
+    input_bytes: int | None = None
+    error_code: str | None = None
+
+
+_current: ContextVar[RequestFacts | None] = ContextVar("center_api_request_facts", default=None)
+
+
+def bind_request_facts() -> RequestFacts:
+    """Start a fresh record for the current request and return it."""
+    facts = RequestFacts()
+    _current.set(facts)
+    return facts
+
+
+def current_request_facts() -> RequestFacts | None:
+    """The current request's record, or None outside a request."""
+    return _current.get()
+
+
+def note_input(width: int, height: int, size_bytes: int) -> None:
+    """Record the decoded input's size (first image wins: it is the one the call is about)."""
+    facts = _current.get()
+    if facts is not None and facts.megapixels is None:
+        facts.megapixels = round(width * height / 1e6, 4)
+        facts.input_bytes = size_bytes
+
+
+def note_error(code: str) -> None:
+    """Record the error code the request is answered with."""
+    facts = _current.get()
+    if facts is not None:
+        facts.error_code = code

@@ -1,0 +1,7 @@
+"""ORM models (advanced-alchemy audit bases: UUIDv7 ids, created_at/updated_at in UTC)."""
+
+from center_api.db.models.api_key import ApiKey
+from center_api.db.models.task import ProcessingTask
+from center_api.db.models.usage import ToolUsage
+
+__all__ = ["ApiKey", "ProcessingTask", "ToolUsage"]

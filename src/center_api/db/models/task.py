@@ -1,0 +1,43 @@
+"""Asynchronous processing tasks (the state machine lives in the tasks domain)."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class ProcessingTask(UUIDv7AuditBase):
+    """A submitted unit of work and everything needed to run, retry and answer it."""
+
+    __tablename__ = "processing_tasks"
+    __table_args__ = (
+        # The queue's pick order: status, then priority (higher first), then age.
+        Index("ix_processing_tasks_status_priority_created", "status", "priority", "created_at"),
+        Index("ix_processing_tasks_tool_status", "tool", "status"),
+    )
+
+    tool: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="PENDING")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    options: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    input_ref: Mapped[str | None] = mapped_column(String(512), default=None)
+    result_ref: Mapped[str | None] = mapped_column(String(512), default=None)
+    result_media_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    timeout_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    caller: Mapped[str] = mapped_column(String(64), default="anonymous")
+    callback_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    parent_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("processing_tasks.id", ondelete="CASCADE"), default=None, index=True
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None, index=True)

@@ -1,0 +1,136 @@
+"""Usage listing and statistics (no Litestar imports)."""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from advanced_alchemy.filters import (
+    BeforeAfter,
+    CollectionFilter,
+    LimitOffset,
+    OrderBy,
+    StatementFilter,
+)
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from center_api.core.errors import ValidationError
+from center_api.db.models import ToolUsage
+from center_api.slices.tools.schemas import (
+    DayStats,
+    StatsReport,
+    ToolStats,
+    UsagePage,
+    UsageQuery,
+    UsageRow,
+)
+from center_api.usage.repository import ToolUsageRepository
+
+DEFAULT_STATS_DAYS = 30
+MAX_STATS_DAYS = 366
+
+
+class UsageService:
+    """Reads the usage records."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._repository = ToolUsageRepository(session=session)
+
+    async def list_usage(self, query: UsageQuery) -> UsagePage:
+        """A page of usage rows, newest first, matching ``query``'s filters."""
+        filters: list[StatementFilter] = [
+            CollectionFilter(field_name=name, values=[value])
+            for name, value in (
+                ("tool", query.tool),
+                ("outcome", query.outcome),
+                ("caller", query.caller),
+            )
+            if value is not None
+        ]
+        if query.since or query.until:
+            since = query.since - timedelta(microseconds=1) if query.since else None
+            filters.append(BeforeAfter(field_name="created_at", before=query.until, after=since))
+        filters += [
+            OrderBy(field_name="created_at", sort_order="desc"),
+            LimitOffset(limit=query.limit, offset=query.offset),
+        ]
+        rows, total = await self._repository.get_many_and_count(*filters)
+        return UsagePage(
+            items=[_row(r) for r in rows], total=total, limit=query.limit, offset=query.offset
+        )
+
+    async def stats(
+        self, since: datetime | None, until: datetime | None, tool: str | None = None
+    ) -> StatsReport:
+        """Per-tool count, success rate, p50/p95 duration and per-day series for [since, until).
+
+        Raises:
+            ValidationError: an empty or over-long range.
+        """
+        until = until or datetime.now(UTC)
+        since = since or until - timedelta(days=DEFAULT_STATS_DAYS)
+        if since >= until or until - since > timedelta(days=MAX_STATS_DAYS):
+            raise ValidationError(
+                f"The range must be non-empty and at most {MAX_STATS_DAYS} days.",
+                details={"since": since.isoformat(), "until": until.isoformat()},
+            )
+        statement = select(
+            ToolUsage.tool,
+            ToolUsage.outcome,
+            ToolUsage.duration_ms,
+            ToolUsage.megapixels,
+            ToolUsage.created_at,
+        ).where(ToolUsage.created_at >= since, ToolUsage.created_at < until)
+        if tool is not None:
+            statement = statement.where(ToolUsage.tool == tool)
+        rows = (await self._session.execute(statement)).all()
+        grouped: dict[str, list[tuple[str, float, float | None, datetime]]] = defaultdict(list)
+        for name, outcome, duration, megapixels, created in rows:
+            grouped[name].append((outcome, duration, megapixels, created))
+        return StatsReport(
+            since=since,
+            until=until,
+            tools=[_tool_stats(name, calls) for name, calls in sorted(grouped.items())],
+        )
+
+
+def _tool_stats(name: str, calls: list[tuple[str, float, float | None, datetime]]) -> ToolStats:
+    outcomes = [c[0] for c in calls]
+    durations = np.array([c[1] for c in calls], dtype=np.float64)
+    days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for outcome, _, _, created in calls:
+        day = days[created.astimezone(UTC).date()]
+        day[0] += 1
+        day[1] += outcome == "success"
+    success = outcomes.count("success")
+    return ToolStats(
+        tool=name,
+        count=len(calls),
+        success=success,
+        client_errors=outcomes.count("client_error"),
+        server_errors=outcomes.count("server_error"),
+        success_rate=round(success / len(calls), 4),
+        p50_ms=round(float(np.percentile(durations, 50)), 2),
+        p95_ms=round(float(np.percentile(durations, 95)), 2),
+        megapixels=round(sum(c[2] or 0.0 for c in calls), 4),
+        per_day=[DayStats(day=d, count=v[0], success=v[1]) for d, v in sorted(days.items())],
+    )
+
+
+def _row(usage: ToolUsage) -> UsageRow:
+    return UsageRow(
+        id=usage.id,
+        tool=usage.tool,
+        caller=usage.caller,
+        outcome=usage.outcome,
+        status_code=usage.status_code,
+        error_code=usage.error_code,
+        duration_ms=usage.duration_ms,
+        megapixels=usage.megapixels,
+        input_bytes=usage.input_bytes,
+        output_bytes=usage.output_bytes,
+        request_id=usage.request_id,
+        task_id=usage.task_id,
+        created_at=usage.created_at,
+    )
