@@ -1,5 +1,6 @@
 """Shared fixtures: settings on a temp database, the real u2netp model, the real app."""
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from litestar.testing import TestClient
 
 from center_api.app import create_app
 from center_api.core.settings import Settings, settings_from_mapping
+from center_api.db import migrate
 from center_api.kernel.model_store import ModelStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,13 +49,29 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once; tests get their own copy."""
+    path = tmp_path_factory.mktemp("template") / "app.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path, model_dir: Path):
+def database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
+    """A fresh, migrated SQLite database for this test."""
+    path = tmp_path / "app.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def make_settings(database_url: str, model_dir: Path):
     """Build settings on a temp SQLite database and the real model store."""
 
     def build(**sections: dict[str, Any]) -> Settings:
         base = {
-            "database": {"url": f"sqlite+aiosqlite:///{tmp_path}/app.db"},
+            "database": {"url": database_url},
             "models": {"dir": str(model_dir)},
             "logging": {"json": True},
         }

@@ -22,8 +22,9 @@ def status_of(registry, store, name):
 
 def test_builtins_load_through_the_same_path_even_without_entry_points(store):
     registry = discover(store, [])
-    assert [e.name for e in registry.entries] == ["cutout"]
+    assert [e.name for e in registry.entries] == ["cutout", "tools"]
     assert status_of(registry, store, "cutout") == ("enabled", None)
+    assert status_of(registry, store, "tools") == ("enabled", None)
     assert registry.get("cutout").distribution == "center-api"
 
 
@@ -35,13 +36,13 @@ def test_third_party_is_installed_but_off_until_enabled(monkeypatch, store):
     assert [s.name for s in off.switched_off()] == ["echo"]
     on = discover(store, points, slices={"echo": {"enabled": True}})
     assert status_of(on, store, "echo") == ("enabled", None)
-    assert sorted(s.name for s in on.mounted()) == ["cutout", "echo"]
+    assert sorted(s.name for s in on.mounted()) == ["cutout", "echo", "tools"]
 
 
 def test_builtins_can_be_switched_off(store):
     registry = discover(store, [], slices={"cutout": {"enabled": False}})
     assert status_of(registry, store, "cutout")[0] == "disabled"
-    assert registry.mounted() == []
+    assert [s.name for s in registry.mounted()] == ["tools"]
 
 
 def test_import_failure_is_failed_with_reason_not_a_crash(store):
@@ -49,7 +50,7 @@ def test_import_failure_is_failed_with_reason_not_a_crash(store):
     status, reason = status_of(registry, store, "ghost")
     assert status == "failed"
     assert "ModuleNotFoundError" in reason
-    assert [s.name for s in registry.mounted()] == ["cutout"]
+    assert [s.name for s in registry.mounted()] == ["cutout", "tools"]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def test_order_is_deterministic(monkeypatch, store):
     points = [entry_point(n, n) for n in ("zeta", "alpha", "mid")]
     first = [e.name for e in discover(store, points).entries]
     second = [e.name for e in discover(store, list(reversed(points))).entries]
-    assert first == second == ["alpha", "cutout", "mid", "zeta"]
+    assert first == second == ["alpha", "cutout", "mid", "tools", "zeta"]
 
 
 def test_builtins_only_ignores_third_party_without_importing_it(store):

@@ -1,0 +1,119 @@
+"""Migrations and repositories on SQLite and on the local PostgreSQL (the same tests for both)."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from center_api.db import migrate
+from center_api.db.models import ApiKey, ProcessingTask, ToolUsage
+from center_api.usage.repository import ToolUsageRepository
+
+PG_ADMIN_URL = os.environ.get("CENTER_API_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TABLES = {"processing_tasks", "tool_usage", "api_keys"}
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    name = f"center_api_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except OSError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/empty.db"
+    url = request.getfixturevalue("postgres_url")
+    migrate.downgrade(url, "base")  # each test starts from an empty schema
+    return url
+
+
+async def _inspect(url: str) -> tuple[set[str], dict[str, set[str]], str | None]:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+
+            def read(sync_connection):
+                inspector = inspect(sync_connection)
+                tables = set(inspector.get_table_names()) & TABLES
+                indexes = {t: {i["name"] for i in inspector.get_indexes(t)} for t in tables}
+                return tables, indexes, migrate.current_revision(sync_connection)
+
+            return await connection.run_sync(read)
+    finally:
+        await engine.dispose()
+
+
+def test_upgrade_from_empty_creates_tables_and_indexes_and_downgrade_removes_them(empty_db_url):
+    assert asyncio.run(_inspect(empty_db_url))[0] == set()
+    migrate.upgrade(empty_db_url)
+    tables, indexes, revision = asyncio.run(_inspect(empty_db_url))
+    assert tables == TABLES
+    assert revision == migrate.head_revision()
+    assert {"ix_tool_usage_tool_created", "ix_tool_usage_caller_created"} <= indexes["tool_usage"]
+    assert "ix_processing_tasks_status_priority_created" in indexes["processing_tasks"]
+    migrate.downgrade(empty_db_url, "base")
+    tables, _, revision = asyncio.run(_inspect(empty_db_url))
+    assert tables == set() and revision is None
+    migrate.upgrade(empty_db_url)  # and back up again
+    assert asyncio.run(_inspect(empty_db_url))[0] == TABLES
+
+
+async def _exercise_repository(url: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            repository = ToolUsageRepository(session=session)
+            now = datetime.now(UTC)
+            rows = [
+                ToolUsage(
+                    tool="cutout" if i % 3 else "other",
+                    caller="anonymous",
+                    outcome="success" if i % 4 else "client_error",
+                    status_code=200 if i % 4 else 422,
+                    duration_ms=float(i),
+                )
+                for i in range(12)
+            ]
+            await repository.add_many(rows, auto_commit=True)
+            total = await repository.count()
+            cutouts = await repository.count(ToolUsage.tool == "cutout")
+            recent = await repository.count(ToolUsage.created_at >= now - timedelta(minutes=1))
+            assert (total, cutouts, recent) == (12, 8, 12)
+            session.add(ProcessingTask(tool="cutout", options={"model": "u2netp"}))
+            session.add(ApiKey(name="ci", prefix="ca_test", secret_hash="x", role="admin"))
+            await session.commit()
+            task = (await session.execute(ProcessingTask.__table__.select())).one()
+            assert task.status == "PENDING" and task.options == {"model": "u2netp"}
+    finally:
+        await engine.dispose()
+
+
+def test_repositories_write_and_query_on_both_backends(empty_db_url):
+    migrate.upgrade(empty_db_url)
+    asyncio.run(_exercise_repository(empty_db_url))
