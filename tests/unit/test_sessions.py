@@ -1,5 +1,7 @@
 import time
 
+import numpy as np
+
 from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelStore
@@ -42,3 +44,14 @@ def test_the_session_budget_evicts_the_least_recently_used(model_dir, tmp_path):
     cache.get("u2netp")
     cache.get("u2netp-copy")
     assert cache.loaded() == ["u2netp-copy"]
+
+
+def test_a_fixed_shape_model_is_made_to_accept_any_image_size(model_dir):
+    store = ModelStore.from_directory(model_dir)
+    if not store.is_installed("centerface"):
+        store.pull("centerface")
+    model = SessionCache(store, InferenceSettings(), Metrics()).get("centerface")
+    for height, width in ((480, 640), (320, 256)):
+        feed = {model.input_names[0]: np.zeros((1, 3, height, width), dtype=np.float32)}
+        heatmap = model.run(feed)[0]
+        assert heatmap.shape == (1, 1, height // 4, width // 4)

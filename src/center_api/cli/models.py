@@ -37,10 +37,10 @@ def list_models(settings: Settings) -> None:
 @click.option("--force", is_flag=True, help="Download again even if a verified copy exists.")
 @click.pass_obj
 def pull(settings: Settings, model_ids: tuple[str, ...], force: bool) -> None:
-    """Fetch and verify MODEL_IDS (default: u2netp, the offline default)."""
+    """Fetch and verify MODEL_IDS (default: the manifest's offline defaults)."""
     store = _store(settings)
     failed = 0
-    for model_id in model_ids or ("u2netp",):
+    for model_id in model_ids or store.default_ids():
         if model_id not in store.ids():
             click.echo(f"{model_id}: not in the manifest (known: {', '.join(store.ids())})")
             failed += 1

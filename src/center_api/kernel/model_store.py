@@ -74,6 +74,8 @@ class ModelSpec(Struct, forbid_unknown_fields=True, kw_only=True):
     task: str
     file: str
     description: str = ""
+    # Pulled by `center-api models pull` without arguments (the offline defaults).
+    default: bool = False
     sha256: str | None = None
     md5: str | None = None
     size: int | None = None
@@ -125,6 +127,10 @@ class ModelStore:
     def ids(self) -> list[str]:
         """All known model ids, sorted."""
         return sorted(self._specs)
+
+    def default_ids(self) -> list[str]:
+        """Models marked ``default = true``: what a fresh install pulls."""
+        return sorted(mid for mid, spec in self._specs.items() if spec.default)
 
     def spec(self, model_id: str) -> ModelSpec:
         """Return the manifest entry, or raise `ModelNotAvailableError` for unknown ids."""

@@ -14,6 +14,7 @@ from center_api.core.logging import get_logger
 from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelSpec, ModelStore
+from center_api.kernel.onnx_patch import with_dynamic_spatial_dims
 
 logger = get_logger("center_api.sessions")
 
@@ -149,11 +150,17 @@ class SessionCache:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only; ORT's warnings are not actionable here
         providers = [p for p in self._settings.providers if p in ort.get_available_providers()]
         start = time.perf_counter()
         try:
+            source: str | bytes = (
+                with_dynamic_spatial_dims(path)
+                if spec.params.get("dynamic_spatial_dims")
+                else str(path)
+            )
             session = ort.InferenceSession(
-                str(path), sess_options=options, providers=providers or ["CPUExecutionProvider"]
+                source, sess_options=options, providers=providers or ["CPUExecutionProvider"]
             )
         except Exception as exc:
             raise ModelLoadError(
