@@ -45,6 +45,12 @@ class ValidationError(DomainError):
     """Input or options are well-formed but not acceptable."""
 
 
+class FormatNeedsBackgroundError(ValidationError):
+    """An output format without transparency was asked for a transparent result."""
+
+    code = "FORMAT_NEEDS_BACKGROUND"
+
+
 class BusinessRuleViolationError(DomainError):
     """The request conflicts with the current state (e.g. an illegal task transition)."""
 
@@ -136,6 +142,27 @@ class MissingSourceError(InputError):
     """No image was given."""
 
     code = "MISSING_SOURCE"
+    status_code = 422
+
+
+class MultipleSourcesError(InputError):
+    """More than one image source was given."""
+
+    code = "MULTIPLE_SOURCES"
+    status_code = 422
+
+
+class UrlNotAllowedError(InputError):
+    """An ``image_url`` (or callback) points where this server must not go."""
+
+    code = "URL_NOT_ALLOWED"
+    status_code = 422
+
+
+class FetchFailedError(InputError):
+    """The named URL could not be fetched (network error, timeout, non-2xx answer)."""
+
+    code = "FETCH_FAILED"
     status_code = 422
 
 

@@ -70,9 +70,22 @@ class ImageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     allowed_formats: list[str] = msgspec.field(
         default_factory=lambda: ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"]
     )
+    preview_megapixels: PositiveFloat = 0.25
+    # size=auto keeps full resolution up to this many megapixels, then scales down.
+    auto_max_megapixels: PositiveFloat = 12.0
     png_compress_level: Annotated[int, Meta(ge=0, le=9)] = 1
     jpeg_quality: Annotated[int, Meta(ge=1, le=100)] = 90
     webp_quality: Annotated[int, Meta(ge=1, le=100)] = 90
+
+
+class FetchSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Fetching client-named URLs (``image_url``, callbacks) without becoming an SSRF proxy."""
+
+    # Private, loopback, link-local and other non-public addresses are refused unless true.
+    allow_private_networks: bool = False
+    timeout_s: PositiveFloat = 10.0
+    max_redirects: NonNegativeInt = 3
+    user_agent: str = "center-api (+image fetch)"
 
 
 class ModelSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -125,6 +138,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     inference: InferenceSettings = msgspec.field(default_factory=InferenceSettings)
     images: ImageSettings = msgspec.field(default_factory=ImageSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
+    fetch: FetchSettings = msgspec.field(default_factory=FetchSettings)
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)

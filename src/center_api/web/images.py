@@ -1,27 +1,14 @@
-"""HTTP helpers every slice router shares: reading uploads, answering with images."""
+"""HTTP answers every slice router shares: image bytes with metadata headers, or JSON."""
 
+import base64
 from typing import Any
 
-from litestar import Response
-from litestar.datastructures import UploadFile
+from litestar import Request, Response
 
-from center_api.core.errors import FileTooLargeError, MissingSourceError
+from center_api.core.middleware import request_id_of
 from center_api.registry.spec import SliceResult
 
-
-async def read_upload(upload: UploadFile | None, max_bytes: int) -> bytes:
-    """Return the uploaded bytes, refusing a missing file or one over ``max_bytes``."""
-    if upload is None:
-        raise MissingSourceError(
-            "No image was sent: add a multipart field named 'file'.",
-            details={"field": "file"},
-        )
-    data = await upload.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise FileTooLargeError(
-            "The image is larger than this server accepts.", details={"max_bytes": max_bytes}
-        )
-    return data
+JSON = "application/json"
 
 
 def metadata_headers(metadata: dict[str, Any]) -> dict[str, str]:
@@ -34,10 +21,23 @@ def metadata_headers(metadata: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def image_response(result: SliceResult) -> Response[bytes]:
-    """Answer with the result bytes, their media type and metadata headers."""
-    return Response(
-        content=result.content,
-        media_type=result.media_type,
-        headers=metadata_headers(result.metadata),
-    )
+def wants_json(request: Request[Any, Any, Any], media_type: str) -> bool:
+    """True when the client's Accept header prefers JSON over the image's own type."""
+    if JSON not in request.headers.get("accept", ""):
+        return False
+    return request.accept.best_match([media_type, JSON], default=media_type) == JSON
+
+
+def image_response(request: Request[Any, Any, Any], result: SliceResult) -> Response[Any]:
+    """Answer with the bytes and X-* metadata headers, or with JSON (base64) if asked for."""
+    headers = metadata_headers(result.metadata)
+    if result.media_type != JSON and wants_json(request, result.media_type):
+        body = {
+            "success": True,
+            "media_type": result.media_type,
+            "image_b64": base64.b64encode(result.content).decode("ascii"),
+            "metadata": result.metadata,
+            "request_id": request_id_of(request.scope),
+        }
+        return Response(content=body, media_type=JSON, headers=headers)
+    return Response(content=result.content, media_type=result.media_type, headers=headers)

@@ -8,7 +8,6 @@ import numpy as np
 from dishka import AsyncContainer, Provider, Scope, provide
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from msgspec import Meta, Struct
@@ -17,7 +16,7 @@ from center_api.core.settings import Settings
 from center_api.kernel.imaging import decode_image
 from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.spec import Capabilities, Slice, SliceResult
-from center_api.web.images import read_upload
+from center_api.web.sources import image_form, options_of, read_image_source
 
 
 class DescribeOptions(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -26,10 +25,8 @@ class DescribeOptions(Struct, forbid_unknown_fields=True, kw_only=True):
     decimals: Annotated[int, Meta(ge=0, le=6, description="Rounding of the mean colour.")] = 1
 
 
-class DescribeForm(DescribeOptions, forbid_unknown_fields=True, kw_only=True):
-    """Multipart form: ``file`` plus the options."""
-
-    file: UploadFile | None = None
+# Multipart form: one image source plus the options.
+DescribeForm = image_form(DescribeOptions, "DescribeForm")
 
 
 class ImageInfoService:
@@ -66,13 +63,13 @@ class ImageInfoProvider(Provider):
 @post("/describe", status_code=200, summary="Describe an image")
 @inject
 async def describe(
-    data: Annotated[DescribeForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[DescribeForm, Body(media_type=RequestEncodingType.MULTI_PART)],  # type: ignore[valid-type]
     service: FromDishka[ImageInfoService],
     settings: FromDishka[Settings],
 ) -> dict[str, object]:
     """Answer the image's size, format and mean colour."""
-    image = await read_upload(data.file, settings.images.max_bytes)
-    return await service.describe(image, DescribeOptions(decimals=data.decimals))
+    image = await read_image_source(data, settings)
+    return await service.describe(image, options_of(data, DescribeOptions))
 
 
 class ImageInfoSlice(Slice):

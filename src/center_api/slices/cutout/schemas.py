@@ -2,8 +2,9 @@
 
 from typing import Annotated, Literal
 
-from litestar.datastructures import UploadFile
 from msgspec import Meta, Struct
+
+from center_api.web.sources import image_form
 
 ModelId = Annotated[
     str,
@@ -14,22 +15,55 @@ ModelId = Annotated[
         description="Segmentation model id from the manifest (`center-api models list`).",
     ),
 ]
+Spec = Annotated[str, Meta(max_length=64, pattern=r"^[0-9.,% px]+$")]
 
 
 class CutoutOptions(Struct, forbid_unknown_fields=True, kw_only=True):
     """Options of one cutout."""
 
     model: ModelId = "u2netp"
+    channels: Annotated[
+        Literal["rgba", "alpha"],
+        Meta(description="rgba: the subject on transparency; alpha: the mask only (grey)."),
+    ] = "rgba"
     format: Annotated[
-        Literal["png", "webp"], Meta(description="Output format; both keep transparency.")
+        Literal["png", "webp", "jpg"],
+        Meta(description="Output format. jpg has no transparency: it needs bg_color (or alpha)."),
     ] = "png"
+    size: Annotated[
+        Literal["preview", "full", "auto"],
+        Meta(description="preview: at most 0.25 MP; full: input size; auto: full up to a cap."),
+    ] = "auto"
+    crop: Annotated[bool, Meta(description="Crop the result to the subject.")] = False
+    crop_margin: Annotated[
+        Spec,
+        Meta(description="Margin around the crop: 1, 2 or 4 values in px or % (CSS order)."),
+    ] = "0"
+    roi: (
+        Annotated[
+            str,
+            Meta(
+                max_length=64,
+                pattern=r"^[0-9.,% px]+$",
+                description="Only look for the subject in `x1 y1 x2 y2` (px or %).",
+            ),
+        ]
+        | None
+    ) = None
+    bg_color: (
+        Annotated[
+            str,
+            Meta(max_length=32, description="Flatten onto this colour (#RRGGBB[AA] or CSS name)."),
+        ]
+        | None
+    ) = None
+    post_process_mask: Annotated[
+        bool, Meta(description="Remove specks and fill pinholes in the mask.")
+    ] = False
+    decontaminate: Annotated[
+        bool, Meta(description="Remove the old background's colour from soft edges.")
+    ] = False
 
 
-class CutoutForm(CutoutOptions, forbid_unknown_fields=True, kw_only=True):
-    """Multipart form: the image in ``file`` plus the options as fields."""
-
-    file: Annotated[UploadFile | None, Meta(description="The image (JPEG, PNG, WebP, …).")] = None
-
-    def options(self) -> CutoutOptions:
-        """The options without the upload."""
-        return CutoutOptions(model=self.model, format=self.format)
+# Multipart form: one image source (file | image_url | image_file_b64) plus the options.
+CutoutForm = image_form(CutoutOptions, "CutoutForm")
