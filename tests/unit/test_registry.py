@@ -2,8 +2,11 @@ import pytest
 
 from center_api.core.settings import settings_from_mapping
 from center_api.kernel.model_store import ModelStore
-from center_api.registry.loader import RegistryError, discover_slices
+from center_api.registry.loader import BUILTIN_SLICES, RegistryError, discover_slices
 from tests.support.fake_slices import entry_point, install_module, make_slice, needs_model
+
+
+BUILTINS = sorted(BUILTIN_SLICES)
 
 
 @pytest.fixture
@@ -22,9 +25,10 @@ def status_of(registry, store, name):
 
 def test_builtins_load_through_the_same_path_even_without_entry_points(store):
     registry = discover(store, [])
-    assert [e.name for e in registry.entries] == ["cutout", "tools"]
+    assert [e.name for e in registry.entries] == BUILTINS
+    for name in BUILTINS:
+        assert status_of(registry, store, name)[0] in ("enabled", "failed")  # failed: no model
     assert status_of(registry, store, "cutout") == ("enabled", None)
-    assert status_of(registry, store, "tools") == ("enabled", None)
     assert registry.get("cutout").distribution == "center-api"
 
 
@@ -36,13 +40,13 @@ def test_third_party_is_installed_but_off_until_enabled(monkeypatch, store):
     assert [s.name for s in off.switched_off()] == ["echo"]
     on = discover(store, points, slices={"echo": {"enabled": True}})
     assert status_of(on, store, "echo") == ("enabled", None)
-    assert sorted(s.name for s in on.mounted()) == ["cutout", "echo", "tools"]
+    assert sorted(s.name for s in on.mounted()) == sorted([*BUILTINS, "echo"])
 
 
 def test_builtins_can_be_switched_off(store):
     registry = discover(store, [], slices={"cutout": {"enabled": False}})
     assert status_of(registry, store, "cutout")[0] == "disabled"
-    assert [s.name for s in registry.mounted()] == ["tools"]
+    assert "cutout" not in [s.name for s in registry.mounted()]
 
 
 def test_import_failure_is_failed_with_reason_not_a_crash(store):
@@ -50,7 +54,7 @@ def test_import_failure_is_failed_with_reason_not_a_crash(store):
     status, reason = status_of(registry, store, "ghost")
     assert status == "failed"
     assert "ModuleNotFoundError" in reason
-    assert [s.name for s in registry.mounted()] == ["cutout", "tools"]
+    assert [s.name for s in registry.mounted()] == BUILTINS
 
 
 @pytest.mark.parametrize(
@@ -89,7 +93,7 @@ def test_order_is_deterministic(monkeypatch, store):
     points = [entry_point(n, n) for n in ("zeta", "alpha", "mid")]
     first = [e.name for e in discover(store, points).entries]
     second = [e.name for e in discover(store, list(reversed(points))).entries]
-    assert first == second == ["alpha", "cutout", "mid", "tools", "zeta"]
+    assert first == second == sorted([*BUILTINS, "alpha", "mid", "zeta"])
 
 
 def test_builtins_only_ignores_third_party_without_importing_it(store):
