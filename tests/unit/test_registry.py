@@ -5,7 +5,6 @@ from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import BUILTIN_SLICES, RegistryError, discover_slices
 from tests.support.fake_slices import entry_point, install_module, make_slice, needs_model
 
-
 BUILTINS = sorted(BUILTIN_SLICES)
 
 
