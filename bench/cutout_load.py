@@ -1,0 +1,186 @@
+"""Load on a real server: throughput, latency percentiles and memory at several concurrencies.
+
+Usage: python bench/cutout_load.py [--requests 24] [--photo path.jpg]
+
+Starts `center-api serve` on a free loopback port, warms it up, then for a ~512 px and a
+~1500 px photo drives it at concurrency 1, 2, 4 and 8. Prints req/s, p50/p95/p99 latency,
+peak RSS, and the pure `session.run` time of the model on this machine (the floor).
+"""
+
+import argparse
+import asyncio
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from center_api.core.metrics import Metrics
+from center_api.core.settings import InferenceSettings
+from center_api.kernel.model_store import ModelStore
+from center_api.kernel.sessions import SessionCache
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_PHOTO = REPO.parent / "shared/testdata/cutout/images/coco_horse00_000000281447.jpg"
+
+
+def photo_bytes(source: Path | None, long_side: int) -> bytes:
+    """A JPEG of ``source`` (or a synthetic scene) with the given long side."""
+    if source and source.exists():
+        image = Image.open(source).convert("RGB")
+    else:
+        rng = np.random.default_rng(0)
+        pixels = rng.integers(60, 200, (600, 800, 3), dtype=np.uint8)
+        pixels[150:450, 250:550] = (220, 120, 40)
+        image = Image.fromarray(pixels)
+    scale = long_side / max(image.size)
+    image = image.resize((round(image.width * scale), round(image.height * scale)))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class PeakRss:
+    """Samples a process's RSS every 20 ms in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pid))
+            time.sleep(0.02)
+
+
+async def drive(url: str, data: bytes, concurrency: int, total: int) -> tuple[list[float], float]:
+    """Send ``total`` requests with ``concurrency`` in flight; return latencies and wall time."""
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            start = time.perf_counter()
+            response = await client.post(url, files={"file": ("p.jpg", data, "image/jpeg")})
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - start)
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return latencies, time.perf_counter() - start
+
+
+def session_floor(runs: int = 20) -> float:
+    """Median `session.run` seconds of u2netp at its input size, in this process."""
+    cache = SessionCache(
+        ModelStore.from_directory(REPO / "model_store"), InferenceSettings(), Metrics()
+    )
+    model = cache.get("u2netp")
+    feed = {model.input_names[0]: np.random.rand(1, 3, 320, 320).astype(np.float32)}
+    model.run(feed)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        model.run(feed)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`center-api serve` on a free port, waiting until it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db",
+        "MODEL_STORE_DIR": str(REPO / "model_store"),
+        "LOG_LEVEL": "WARNING",
+        "CENTER_API_CONFIG": str(REPO / "litestar.toml"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "center_api", "serve"], env=env, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/api/v1/health/live", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=24, help="requests per level")
+    parser.add_argument("--photo", type=Path, default=SHARED_PHOTO)
+    args = parser.parse_args()
+    floor = session_floor()
+    print(f"u2netp session.run floor (320x320, this machine): {floor * 1000:.1f} ms")
+    with tempfile.TemporaryDirectory() as tmp:
+        process, base = start_server(Path(tmp))
+        url = f"{base}/api/v1/cutout/segment"
+        try:
+            photos = {512: photo_bytes(args.photo, 512), 1500: photo_bytes(args.photo, 1500)}
+            asyncio.run(drive(url, photos[1500], 2, 4))  # warm-up: model loaded, pools ready
+            idle = rss_mb(process.pid)
+            print(f"idle RSS after warm-up: {idle:.0f} MB\n")
+            print(
+                f"{'photo':>6} {'conc':>4} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+                f"{'p99 ms':>8} {'peak RSS':>9}"
+            )
+            for side, data in photos.items():
+                for concurrency in (1, 2, 4, 8):
+                    with PeakRss(process.pid) as peak:
+                        latencies, wall = asyncio.run(drive(url, data, concurrency, args.requests))
+                    ms = np.array(latencies) * 1000
+                    print(
+                        f"{side:>6} {concurrency:>4} {len(ms) / wall:>7.2f} "
+                        f"{np.percentile(ms, 50):>8.0f} {np.percentile(ms, 95):>8.0f} "
+                        f"{np.percentile(ms, 99):>8.0f} {peak.peak:>7.0f}MB"
+                    )
+            single, _ = asyncio.run(drive(url, photos[1500], 1, 10))
+            median = float(np.median(single))
+            outside = max(0.0, median - floor) / median
+            print(
+                f"\n1500 px at concurrency 1: median {median * 1000:.0f} ms, of which "
+                f"{outside:.0%} is outside session.run"
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
