@@ -1,0 +1,161 @@
+"""Background replacement: check → (fetch the background) → one kernel slot for all the pixels."""
+
+import time
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from center_api.core.errors import (
+    InputError,
+    InvalidImageError,
+    MissingSourceError,
+    MultipleSourcesError,
+)
+from center_api.core.settings import Settings
+from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image
+from center_api.kernel.kernel import InferenceKernel
+from center_api.registry.spec import SliceResult
+from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
+from center_api.slices.background_replace.scenes import SceneOptions, scene_backdrop, scene_colors
+from center_api.slices.background_replace.schemas import IdPhotoOptions, ImageOptions, ModeOptions
+from center_api.slices.background_replace.subject import (
+    check_segmentation_model,
+    cut_subject,
+    scale_for_output,
+)
+from center_api.vision.colors import RGBA
+from center_api.vision.light import composite
+from center_api.vision.segmentation import foreground_box
+from center_api.web.remote import fetch_bytes
+from center_api.web.sources import decode_base64_image
+
+BACKGROUND_FIELDS = ("background_file", "background_url", "background_b64")
+JOB_LABEL = "background_replace"
+
+
+class BackgroundReplaceService:
+    """Put the subject of a photo on a new background, in one of five modes."""
+
+    def __init__(self, kernel: InferenceKernel, settings: Settings) -> None:
+        self._kernel = kernel
+        self._settings = settings
+        self._images = settings.images
+
+    async def replace(
+        self, data: bytes, options: ModeOptions, background: bytes | None = None
+    ) -> SliceResult:
+        """Replace the background of ``data`` as ``options`` say.
+
+        Args:
+            data: the photo's bytes.
+            options: one mode's options; the mode is their type.
+            background: an uploaded background photo (image mode; else it is an error to send).
+
+        Raises:
+            ValidationError: unknown model, bad colour, size or rule.
+            FormatNeedsBackgroundError: jpg with a translucent colour.
+            MissingSourceError / MultipleSourcesError: image mode without exactly one background.
+            NoFaceDetectedError / MultipleFacesError: id_photo without exactly one face.
+            ModelNotAvailableError: a model's weights are not installed.
+            InputError: either image is not acceptable.
+            ServiceOverloadedError: no slot and no room in the wait queue.
+        """
+        check_segmentation_model(self._kernel, options.model)
+        if isinstance(options, IdPhotoOptions):
+            plan = plan_id_photo(options)
+            self._kernel.store.require(FACE_MODEL)
+            job = partial(make_id_photo, self._kernel, data, plan, self._images)
+            return await self._kernel.run(job, label=JOB_LABEL)
+        colors = scene_colors(options)
+        if isinstance(options, ImageOptions):
+            background = await self._background(options, background)
+        elif background is not None:
+            raise MultipleSourcesError(
+                "Only the image mode takes a background photo.",
+                details={"given": ["background_file"]},
+            )
+        scene = partial(self._scene_now, data, options, colors, background)
+        return await self._kernel.run(scene, label=JOB_LABEL)
+
+    async def _background(self, options: ImageOptions, upload: bytes | None) -> bytes:
+        """The background's bytes from exactly one of the three sources."""
+        values = (upload, options.background_url, options.background_b64)
+        given = [name for name, value in zip(BACKGROUND_FIELDS, values, strict=True) if value]
+        if not given:
+            raise MissingSourceError(
+                "The image mode needs a background: background_file, background_url or "
+                "background_b64.",
+                details={"fields": list(BACKGROUND_FIELDS)},
+            )
+        if len(given) > 1:
+            raise MultipleSourcesError("Send exactly one background.", details={"given": given})
+        max_bytes = self._images.max_bytes
+        if upload:
+            return upload
+        if options.background_url:
+            return await fetch_bytes(options.background_url, self._settings.fetch, max_bytes)
+        try:
+            return decode_base64_image(str(options.background_b64), max_bytes)
+        except InvalidImageError as exc:
+            raise InvalidImageError("background_b64 is not valid base64.") from exc
+
+    def _scene_now(
+        self,
+        data: bytes,
+        options: SceneOptions,
+        colors: tuple[RGBA, ...],
+        background: bytes | None,
+    ) -> SliceResult:
+        start = time.perf_counter()
+        image = decode_image(data, self._images)
+        pixels = scale_for_output(image.pixels, options.size, self._images)
+        subject = cut_subject(
+            self._kernel,
+            options.model,
+            pixels,
+            clean=options.post_process_mask,
+            pure=options.decontaminate,
+        )
+        backdrop_pixels = None if background is None else self._decode_background(background)
+        backdrop = scene_backdrop(options, subject, colors, backdrop_pixels)
+        out = composite(subject.foreground, subject.alpha, backdrop)
+        content = encode_image(np.ascontiguousarray(out), options.format, self._images)
+        metadata = _metadata(options, image.width, image.height, out, subject.alpha)
+        metadata["processing_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        return SliceResult(
+            content=content, media_type=MEDIA_TYPES[options.format], metadata=metadata
+        )
+
+    def _decode_background(self, data: bytes) -> np.ndarray:
+        """Decode the background photo; its errors say they are about the background."""
+        try:
+            return decode_image(data, self._images).pixels
+        except InputError as exc:
+            raise type(exc)(
+                f"Background image: {exc.message}", details={**exc.details, "field": "background"}
+            ) from exc
+
+
+def _metadata(
+    options: SceneOptions, input_width: int, input_height: int, out: np.ndarray, alpha: np.ndarray
+) -> dict[str, Any]:
+    box = foreground_box(alpha)
+    metadata: dict[str, Any] = {
+        "mode": type(options).__struct_config__.tag,
+        "width": int(out.shape[1]),
+        "height": int(out.shape[0]),
+        "input_width": input_width,
+        "input_height": input_height,
+        "model": options.model,
+        "foreground_found": box is not None,
+    }
+    if box is not None:
+        left, top, width, height = box
+        metadata |= {
+            "foreground_left": left,
+            "foreground_top": top,
+            "foreground_width": width,
+            "foreground_height": height,
+        }
+    return metadata

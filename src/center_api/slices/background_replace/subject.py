@@ -1,0 +1,84 @@
+"""The subject of a photo, as every mode needs it: colours, mask, decontaminated colours."""
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from center_api.core.errors import ValidationError
+from center_api.core.settings import ImageSettings
+from center_api.kernel.kernel import InferenceKernel
+from center_api.vision.edges import edge_band, refine_edge_alpha
+from center_api.vision.matting import clean_mask, estimate_foreground
+from center_api.vision.segmentation import predict_alpha
+
+SEGMENTATION_TASK = "segmentation"
+
+
+class Subject(NamedTuple):
+    """A photo split into subject and background.
+
+    Attributes:
+        rgb: (H, W, 3) uint8 photo.
+        alpha: (H, W) uint8 subject coverage (times the input's own alpha, if it had one).
+        foreground: (H, W, 3) uint8 subject colours, the old background removed at soft edges
+            (the photo's own colours when decontamination is off).
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    foreground: np.ndarray
+
+
+def check_segmentation_model(kernel: InferenceKernel, model_id: str) -> None:
+    """Fail before queueing if ``model_id`` is unknown or not installed.
+
+    Raises:
+        ValidationError: not a segmentation model of the manifest.
+        ModelNotAvailableError: its weights are missing (the message names the pull command).
+    """
+    store = kernel.store
+    known = [m for m in store.ids() if store.spec(m).task == SEGMENTATION_TASK]
+    if model_id not in known:
+        raise ValidationError(
+            f"Model {model_id!r} is not a segmentation model this server knows.",
+            details={"model": model_id, "known": known},
+        )
+    store.require(model_id)
+
+
+def cut_subject(
+    kernel: InferenceKernel, model_id: str, pixels: np.ndarray, *, clean: bool, pure: bool
+) -> Subject:
+    """Segment ``pixels`` (RGB or RGBA uint8); runs inside a kernel slot.
+
+    Args:
+        kernel: gives the loaded model.
+        model_id: the segmentation model.
+        pixels: (H, W, 3|4) uint8.
+        clean: remove specks and fill pinholes in the mask.
+        pure: re-measure the soft edge from the colours, then estimate decontaminated
+            foreground colours (together they leave no halo of the old background).
+    """
+    rgb = np.ascontiguousarray(pixels[..., :3])
+    alpha = predict_alpha(kernel.model(model_id), rgb)
+    if clean:
+        alpha = clean_mask(alpha)
+    if pure:
+        alpha = refine_edge_alpha(rgb, alpha, edge_band(rgb.shape))
+    if pixels.shape[2] == 4:  # the input's own transparency stays transparent
+        alpha = ((alpha.astype(np.uint16) * pixels[..., 3] + 127) // 255).astype(np.uint8)
+    foreground = estimate_foreground(rgb, alpha) if pure else rgb
+    return Subject(rgb, alpha, foreground)
+
+
+def scale_for_output(pixels: np.ndarray, size: str, limits: ImageSettings) -> np.ndarray:
+    """Downscale once (area filter) to the size the client asked for; never upscale."""
+    height, width = pixels.shape[:2]
+    cap = {"preview": limits.preview_megapixels, "auto": limits.auto_max_megapixels}.get(size)
+    megapixels = width * height / 1e6
+    if cap is None or megapixels <= cap:
+        return pixels
+    factor = (cap / megapixels) ** 0.5
+    target = (max(1, int(width * factor)), max(1, int(height * factor)))
+    return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)

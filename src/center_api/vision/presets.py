@@ -1,0 +1,150 @@
+"""Named colours, ID-photo sizes and print sheets: data, listed by ``GET .../presets``.
+
+Sizes are physical (mm) at a print resolution, with the pixel size they give. Head rules come
+from the issuing standards where one exists: ICAO 9303 (35x45 mm passports: chin to crown 32-36
+mm, i.e. 71-80 % of the height), the US Department of State (2x2 in: head 1-1 3/8 in, 50-69 %),
+and the Chinese photo studio norms HivisionIDPhotos follows for the inch sizes (head about half
+the height, about a tenth of headroom).
+"""
+
+from msgspec import Struct
+
+from center_api.core.errors import ValidationError
+from center_api.vision.colors import RGBA, parse_color
+
+MM_PER_INCH = 25.4
+
+
+class ColorPreset(Struct, frozen=True, kw_only=True):
+    """A named background colour."""
+
+    name: str
+    hex: str
+    title: str
+
+
+class IdPhotoSize(Struct, frozen=True, kw_only=True):
+    """A standard ID-photo size with the head placement rules that go with it.
+
+    Attributes:
+        head_height_ratio: crown-to-chin height as a share of the photo height.
+        top_margin_ratio: space above the crown as a share of the photo height.
+    """
+
+    name: str
+    title: str
+    width_px: int
+    height_px: int
+    width_mm: float
+    height_mm: float
+    dpi: int
+    head_height_ratio: float
+    top_margin_ratio: float
+
+
+class PrintSheet(Struct, frozen=True, kw_only=True):
+    """Photo paper to tile ID photos on (landscape, as the printer takes it)."""
+
+    name: str
+    title: str
+    width_px: int
+    height_px: int
+    dpi: int
+
+
+COLOR_PRESETS: tuple[ColorPreset, ...] = (
+    ColorPreset(name="id_blue", hex="#628bce", title="ID-photo blue"),
+    ColorPreset(name="id_red", hex="#d74532", title="ID-photo red"),
+    ColorPreset(name="id_white", hex="#ffffff", title="White"),
+    ColorPreset(name="id_light_grey", hex="#f2f0f0", title="Light grey (passports, visas)"),
+    ColorPreset(name="id_dark_blue", hex="#4b6190", title="Dark blue"),
+    ColorPreset(name="id_black", hex="#000000", title="Black"),
+)
+
+
+def _mm(
+    name: str, title: str, size_mm: tuple[float, float], rules: tuple[float, float]
+) -> IdPhotoSize:
+    width_mm, height_mm = size_mm
+    return IdPhotoSize(
+        name=name,
+        title=title,
+        width_px=round(width_mm / MM_PER_INCH * 300),
+        height_px=round(height_mm / MM_PER_INCH * 300),
+        width_mm=width_mm,
+        height_mm=height_mm,
+        dpi=300,
+        head_height_ratio=rules[0],
+        top_margin_ratio=rules[1],
+    )
+
+
+_INCH_RULES = (0.55, 0.10)
+_ICAO_RULES = (0.75, 0.08)
+_US_RULES = (0.60, 0.12)
+
+ID_PHOTO_SIZES: tuple[IdPhotoSize, ...] = (
+    _mm("one_inch", "1 inch (25x35 mm)", (25, 35), _INCH_RULES),
+    _mm("two_inch", "2 inch (35x49 mm)", (35, 49), _INCH_RULES),
+    _mm("small_one_inch", "Small 1 inch (22x32 mm)", (22, 32), _INCH_RULES),
+    _mm("large_one_inch", "Large 1 inch (33x48 mm)", (33, 48), _INCH_RULES),
+    _mm("small_two_inch", "Small 2 inch (35x45 mm)", (35, 45), _INCH_RULES),
+    _mm("passport", "Passport, ICAO (35x45 mm)", (35, 45), _ICAO_RULES),
+    _mm("schengen_visa", "Schengen visa (35x45 mm)", (35, 45), _ICAO_RULES),
+    _mm("us_passport", "US passport and visa (2x2 in)", (50.8, 50.8), _US_RULES),
+    _mm("japan_visa", "Japan visa (45x45 mm)", (45, 45), _ICAO_RULES),
+    _mm("china_id_card", "Chinese ID card (26x32 mm)", (26, 32), (0.62, 0.08)),
+)
+
+PRINT_SHEETS: tuple[PrintSheet, ...] = (
+    PrintSheet(name="six_inch", title="6 inch (4x6 in)", width_px=1800, height_px=1200, dpi=300),
+    PrintSheet(name="five_inch", title="5 inch (3.5x5 in)", width_px=1500, height_px=1050, dpi=300),
+    PrintSheet(name="a4", title="A4 (297x210 mm)", width_px=3508, height_px=2480, dpi=300),
+)
+
+
+def resolve_color(text: str) -> RGBA:
+    """A preset name (e.g. ``id_blue``), ``#RRGGBB[AA]`` (``#`` optional) or a CSS name.
+
+    Raises:
+        ValidationError: none of these.
+    """
+    key = text.strip().lower()
+    preset = next((p for p in COLOR_PRESETS if p.name == key), None)
+    if preset is not None:
+        return parse_color(preset.hex)
+    try:
+        return parse_color(text)
+    except ValidationError as exc:
+        exc.details["presets"] = [p.name for p in COLOR_PRESETS]
+        raise
+
+
+def id_photo_size(name: str) -> IdPhotoSize:
+    """The size preset ``name``.
+
+    Raises:
+        ValidationError: no such preset (the details list the known names).
+    """
+    size = next((s for s in ID_PHOTO_SIZES if s.name == name), None)
+    if size is None:
+        raise ValidationError(
+            f"{name!r} is not an ID-photo size; use a preset name or 'custom'.",
+            details={"size": name, "known": [s.name for s in ID_PHOTO_SIZES]},
+        )
+    return size
+
+
+def print_sheet(name: str) -> PrintSheet:
+    """The print sheet ``name``.
+
+    Raises:
+        ValidationError: no such sheet.
+    """
+    sheet = next((s for s in PRINT_SHEETS if s.name == name), None)
+    if sheet is None:
+        raise ValidationError(
+            f"{name!r} is not a print sheet.",
+            details={"print_sheet": name, "known": [s.name for s in PRINT_SHEETS]},
+        )
+    return sheet
