@@ -1,0 +1,51 @@
+"""The face_enhance slice: detect faces, restore them, paste them back."""
+
+from collections.abc import Sequence
+
+from dishka import AsyncContainer, Provider
+from litestar import Router
+from msgspec import Struct
+
+from center_api.registry.spec import Capabilities, ModelRequirement, Slice, SliceResult
+from center_api.slices.face_enhance.engines import PREFERENCE, SR_MODEL
+from center_api.slices.face_enhance.provider import FaceEnhanceProvider
+from center_api.slices.face_enhance.schemas import FaceEnhanceOptions
+from center_api.slices.face_enhance.service import DETECTOR, FaceEnhanceService
+
+
+class FaceEnhanceSlice(Slice):
+    """Restore faces: sharper, cleaner, pasted back without seams."""
+
+    name = "face_enhance"
+    title = "Face enhancement"
+    description = (
+        "Detect faces, align them to the FFHQ template, restore them (GFPGAN, CodeFormer, "
+        "RestoreFormer++, GPEN, Real-ESRGAN or a classic filter chain) and paste them back."
+    )
+    path = "/face-enhance"
+    options_type = FaceEnhanceOptions
+    models = (
+        ModelRequirement(id=DETECTOR),
+        ModelRequirement(id=SR_MODEL, required=False),
+        *(ModelRequirement(id=model_id, required=False) for model_id in PREFERENCE),
+    )
+    capabilities = Capabilities(produces=("image", "json"))
+
+    def build_router(self) -> Router:
+        """Routes under /api/v1/face-enhance."""
+        from center_api.slices.face_enhance.router import build_router  # noqa: PLC0415
+
+        return build_router()
+
+    def providers(self) -> Sequence[Provider]:
+        """The face enhancement service."""
+        return [FaceEnhanceProvider()]
+
+    async def run(self, container: AsyncContainer, image: bytes, options: Struct) -> SliceResult:
+        """Enhance one image (used by tasks)."""
+        assert isinstance(options, FaceEnhanceOptions)
+        service = await container.get(FaceEnhanceService)
+        return await service.enhance(image, options)
+
+
+SLICE = FaceEnhanceSlice()

@@ -1,0 +1,202 @@
+"""Face enhancement engines: which one runs, and how one face goes through it.
+
+- ``classic``: no weights, always available (`center_api.vision.face_classic`).
+- ``sr``: Real-ESRGAN x4 on each face's aligned crop at its own resolution (at most
+  `SR_INPUT_SIZES`), resized back to the face's size.
+- a restoration network (manifest task ``face_restoration``): GFPGAN v1.4, RestoreFormer++,
+  CodeFormer (with its fidelity input), GPEN-BFR-512; each is a manifest entry whose ``input``
+  says how its tensor is normalised.
+
+``auto`` picks the first installed of `PREFERENCE`, then ``sr``, then ``classic``.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from center_api.core.errors import ModelNotAvailableError, ValidationError
+from center_api.kernel.kernel import InferenceKernel
+from center_api.kernel.model_store import ModelStore, pull_command
+from center_api.kernel.sessions import LoadedModel
+from center_api.vision.face_classic import blur_need, enhance_classic
+from center_api.vision.face_networks import restore_with_network, super_resolve
+from center_api.vision.face_restore import (
+    TEMPLATE_SIZE,
+    AlignedFace,
+    align_face,
+    match_colour,
+    native_size,
+    rescale_matrix,
+)
+
+RESTORATION_TASK = "face_restoration"
+SR_MODEL = "realesr-general-x4v3"
+# Best first, and among equals the ones whose licence allows commercial use first.
+PREFERENCE = ("gfpgan-1.4", "restoreformer-plus-plus", "codeformer", "gpen-bfr-512")
+# Crop sizes (pixels) each weightless/SR engine works at: the face's own resolution, bounded.
+CLASSIC_SIZES = (64, 512)
+SR_INPUT_SIZES = (32, 128)  # x4: at most 512 px out, ~0.4 s on one CPU thread
+# A face larger than the SR input loses its finest detail on the way in; up to this much of it
+# (the part the downscale removed) is added back, the more the sharper the face measures, so big
+# sharp faces do not come out waxy while blurred, noisy ones do not get their noise back.
+SR_DETAIL_KEEP = 1.0
+
+EngineKind = Literal["classic", "sr", "network"]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A resolved engine: its public name, kind and manifest model (None for classic)."""
+
+    name: str
+    kind: EngineKind
+    model_id: str | None = None
+
+    @property
+    def model_label(self) -> str:
+        """What X-Model shows."""
+        return self.model_id or "none"
+
+
+def restoration_models(store: ModelStore) -> list[str]:
+    """Known restoration network ids: the preferred ones, then any other manifest entry."""
+    extra = sorted(m for m in store.ids() if store.spec(m).task == RESTORATION_TASK)
+    return [*PREFERENCE, *(m for m in extra if m not in PREFERENCE)]
+
+
+def engine_names(store: ModelStore) -> list[str]:
+    """Every value the ``engine`` option accepts."""
+    return ["auto", "classic", "sr", *restoration_models(store)]
+
+
+def resolve_engine(store: ModelStore, requested: str) -> Engine:
+    """The engine for ``requested``, checked to be installed.
+
+    Raises:
+        ValidationError: not an engine this server knows.
+        ModelNotAvailableError: its weights are not installed (the message names the pull).
+    """
+    if requested == "auto":
+        return _best_installed(store)
+    if requested == "classic":
+        return Engine("classic", "classic")
+    if requested == "sr":
+        store.require(SR_MODEL)
+        return Engine("sr", "sr", SR_MODEL)
+    if requested not in restoration_models(store):
+        raise ValidationError(
+            f"Engine {requested!r} is not one this server knows.",
+            details={"engine": requested, "known": engine_names(store)},
+        )
+    if requested not in store.ids():
+        raise ModelNotAvailableError(
+            f"Model {requested!r} is not in this server's manifest; add its entry (see the "
+            f"README, face_enhance) and install it with `{pull_command(requested)}`.",
+            details={"model": requested, "state": "unknown", "pull": pull_command(requested)},
+        )
+    store.require(requested)
+    return Engine(requested, "network", requested)
+
+
+def _best_installed(store: ModelStore) -> Engine:
+    known = set(store.ids())
+    for model_id in restoration_models(store):
+        if model_id in known and store.is_installed(model_id):
+            return Engine(model_id, "network", model_id)
+    if SR_MODEL in known and store.is_installed(SR_MODEL):
+        return Engine("sr", "sr", SR_MODEL)
+    return Engine("classic", "classic")
+
+
+def accepts_fidelity(store: ModelStore, engine: Engine) -> bool:
+    """True when the engine's model has a fidelity input (CodeFormer)."""
+    if engine.kind != "network" or engine.model_id is None:
+        return False
+    return bool(store.spec(engine.model_id).params.get("fidelity_input"))
+
+
+@dataclass(frozen=True)
+class RestoredFace:
+    """A restored crop and the matrix mapping image pixels onto it."""
+
+    crop: np.ndarray
+    matrix: np.ndarray
+
+
+def restore_face(
+    kernel: InferenceKernel,
+    engine: Engine,
+    rgb: np.ndarray,
+    landmarks: np.ndarray,
+    fidelity: float | None = None,
+) -> RestoredFace:
+    """Align one face, run the engine on it and match its colour to the original.
+
+    Blocking and CPU-heavy: the caller runs it as one kernel job.
+
+    Args:
+        kernel: gives the engine's loaded model (unused by ``classic``).
+        engine: a resolved engine (see `resolve_engine`).
+        rgb: (H, W, 3) uint8 image the landmarks are in.
+        landmarks: (5, 2) face landmarks (see `center_api.vision.faces.Face`).
+        fidelity: CodeFormer's fidelity; ignored by models without that input.
+
+    Returns:
+        The restored crop (float32 RGB 0..255) and the matrix mapping image pixels onto it.
+
+    Raises:
+        ModelLoadError: the model failed to load or run.
+    """
+    native = native_size(landmarks)
+    if engine.kind == "classic":
+        aligned = align_face(rgb, landmarks, _bounded(native, CLASSIC_SIZES))
+        restored = enhance_classic(aligned.crop).astype(np.float32)
+    elif engine.kind == "sr":
+        aligned, restored = _super_resolve_face(_model(kernel, engine), rgb, landmarks, native)
+    else:
+        model = _model(kernel, engine)
+        size = (model.spec.input.size or (TEMPLATE_SIZE, TEMPLATE_SIZE))[0]
+        aligned = align_face(rgb, landmarks, size)
+        restored = restore_with_network(model, aligned.crop, fidelity)
+    restored = match_colour(restored, aligned.crop)
+    return RestoredFace(crop=restored, matrix=_matrix_for(aligned, restored.shape[0]))
+
+
+def _super_resolve_face(
+    model: LoadedModel, rgb: np.ndarray, landmarks: np.ndarray, native: float
+) -> tuple[AlignedFace, np.ndarray]:
+    """Real-ESRGAN x4 on the face at (at most) the SR input size, then back to its own size.
+
+    Returns the aligned crop at the result's resolution and the restored crop.
+    """
+    small = align_face(rgb, landmarks, _bounded(native, SR_INPUT_SIZES))
+    restored = super_resolve(model, small.crop)
+    if native <= small.size * 1.25:
+        return small, restored
+    size = min(round(native), restored.shape[0])
+    full = align_face(rgb, landmarks, size)
+    pixels = full.crop.astype(np.float32)
+    shrunk = cv2.resize(pixels, (small.size, small.size), interpolation=cv2.INTER_AREA)
+    lost = pixels - cv2.resize(shrunk, (size, size), interpolation=cv2.INTER_CUBIC)
+    restored = cv2.resize(restored, (size, size), interpolation=cv2.INTER_AREA)
+    keep = SR_DETAIL_KEEP * (1.0 - blur_need(full.crop))
+    return full, np.clip(restored + keep * lost, 0.0, 255.0)
+
+
+def _model(kernel: InferenceKernel, engine: Engine) -> LoadedModel:
+    assert engine.model_id is not None
+    return kernel.model(engine.model_id)
+
+
+def _bounded(native: float, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    return int(min(high, max(low, round(native))))
+
+
+def _matrix_for(aligned: AlignedFace, size: int) -> np.ndarray:
+    """The alignment matrix for the restored crop's size (SR returns 4x the aligned crop)."""
+    if size == aligned.size:
+        return aligned.matrix
+    return rescale_matrix(aligned.matrix, size / aligned.size)
