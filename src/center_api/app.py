@@ -32,6 +32,9 @@ from center_api.kernel.model_store import ModelStore
 from center_api.kernel.provider import KernelProvider
 from center_api.registry.loader import EntryPointSource, SliceRegistry, discover_slices
 from center_api.registry.toggles import disabled_router
+from center_api.tasks import router as task_routes
+from center_api.tasks.provider import TaskProvider
+from center_api.tasks.service import TaskService
 from center_api.usage.observer import UsageObserver
 from center_api.usage.recorder import UsageRecorder
 
@@ -71,6 +74,7 @@ def build_container(runtime: Runtime, extra_providers: Sequence[Provider] = ()) 
         CoreProvider(),
         DatabaseProvider(),
         KernelProvider(),
+        TaskProvider(),
         LitestarProvider(),
         *[p for s in runtime.registry.mounted() for p in s.providers()],
         *extra_providers,
@@ -109,8 +113,8 @@ def create_app(
         openapi_config=_openapi_config(),
         plugins=[SQLAlchemyPlugin(config=runtime.db_config)],
         on_startup=[partial(_start, container, runtime)],
-        # Usage first: its final flush needs the database, which the plugin closes last.
-        on_shutdown=[runtime.usage.close, container.close],
+        # Tasks, then usage (its final flush needs the database, which the plugin closes last).
+        on_shutdown=[partial(_stop_tasks, container), runtime.usage.close, container.close],
         request_max_body_size=settings.server.max_request_bytes,
         logging_config=None,
         debug=settings.server.debug,
@@ -125,10 +129,15 @@ def create_app(
 
 
 def _api_router(registry: SliceRegistry) -> Router:
-    handlers: list[Any] = [core_routes.health, core_routes.live]
+    handlers: list[Any] = [core_routes.health, core_routes.live, task_routes.stats]
+    handlers.append(task_routes.build_router())
     handlers += [s.build_router() for s in registry.mounted()]
     handlers += [disabled_router(s.name, s.path) for s in registry.switched_off()]
     return Router(path=API_PREFIX, route_handlers=handlers)
+
+
+async def _stop_tasks(container: AsyncContainer) -> None:
+    await (await container.get(TaskService)).stop()
 
 
 def _openapi_config() -> OpenAPIConfig:
@@ -148,6 +157,7 @@ async def _start(container: AsyncContainer, runtime: Runtime) -> None:
     for entry in registry.entries:
         status, reason = entry.status(kernel.store)
         logger.info("slice.status", slice=entry.name, status=status, reason=reason)
+    await (await container.get(TaskService)).start()
     if settings.inference.warm_up:
         await kernel.warm_up([m.id for s in registry.mounted() for m in s.models])
     logger.info(

@@ -104,6 +104,19 @@ class DatabaseSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     migrate_on_start: bool = True
 
 
+class TaskSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The asynchronous task API: workers, limits, retries, result lifetime."""
+
+    workers: PositiveInt = 2
+    max_pending: PositiveInt = 1000
+    max_batch: PositiveInt = 100
+    default_timeout_s: PositiveFloat = 300.0
+    max_attempts: PositiveInt = 3
+    retry_backoff_s: PositiveFloat = 1.0
+    result_ttl_s: PositiveFloat = 86_400.0
+    results_dir: str = "./data/results"
+
+
 class UsageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """Usage records: written in batches off the response path."""
 
@@ -141,6 +154,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     fetch: FetchSettings = msgspec.field(default_factory=FetchSettings)
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
+    tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     registry: RegistrySettings = msgspec.field(default_factory=RegistrySettings)
     slices: dict[str, SliceSettings] = msgspec.field(default_factory=dict)

@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
-from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -22,6 +26,8 @@ def build_db_config(settings: DatabaseSettings) -> SQLAlchemyAsyncConfig:
     return SQLAlchemyAsyncConfig(
         connection_string=settings.url,
         engine_config=engine,
+        # Rows outlive their short sessions (async code must not lazy-load after commit).
+        session_config=AsyncSessionConfig(expire_on_commit=False),
         before_send_handler="autocommit",
         create_all=False,
     )

@@ -9,6 +9,7 @@ is checked again; the body is capped in bytes and the whole fetch in time.
 import asyncio
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -59,6 +60,12 @@ def _checked_parts(url: str) -> tuple[str, str, int]:
         raise UrlNotAllowedError("URLs with credentials are not fetched.")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return parts.scheme, parts.hostname, port
+
+
+async def check_url(url: str, settings: FetchSettings) -> None:
+    """Refuse ``url`` now if fetching (or posting to) it later would be refused."""
+    _, host, port = _checked_parts(url)
+    await resolve_checked(host, port, settings)
 
 
 async def fetch_bytes(url: str, settings: FetchSettings, max_bytes: int) -> bytes:
@@ -117,6 +124,29 @@ async def _fetch_once(
         return await _read_capped(response, max_bytes)
     finally:
         await response.aclose()
+
+
+async def post_json(url: str, payload: dict[str, Any], settings: FetchSettings) -> int:
+    """POST ``payload`` to ``url`` under the same address rules (no redirects followed).
+
+    Returns the HTTP status. Raises like `fetch_bytes`.
+    """
+    scheme, host, port = _checked_parts(url)
+    address = await resolve_checked(host, port, settings)
+    parts = urlsplit(url)
+    pinned_host = f"[{address}]" if ":" in address else address
+    pinned = urlunsplit((scheme, f"{pinned_host}:{port}", parts.path or "/", parts.query, ""))
+    headers = {"Host": parts.netloc, "User-Agent": settings.user_agent}
+    extensions = {"sni_hostname": host} if scheme == "https" else {}
+    try:
+        async with httpx.AsyncClient(timeout=settings.timeout_s) as client:
+            request = client.build_request(
+                "POST", pinned, json=payload, headers=headers, extensions=extensions
+            )
+            response = await client.send(request)
+    except httpx.HTTPError as exc:
+        raise FetchFailedError(f"The callback failed: {type(exc).__name__}.") from exc
+    return response.status_code
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:

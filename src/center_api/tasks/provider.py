@@ -1,0 +1,45 @@
+"""dishka provider of the task system (one per process)."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from dishka import AsyncContainer, Provider, Scope, provide
+
+from center_api.core.settings import Settings
+from center_api.registry.loader import SliceRegistry
+from center_api.tasks.events import TaskEvents
+from center_api.tasks.queue.local import LocalTaskQueue
+from center_api.tasks.results import LocalResultStore
+from center_api.tasks.runner import RunnerContext, TaskRunner
+from center_api.tasks.service import TaskService
+from center_api.tasks.store import TaskStore
+from center_api.usage.recorder import UsageRecorder
+
+
+class TaskProvider(Provider):
+    """Builds the store, result store, queue, runner and service; stops them on close."""
+
+    scope = Scope.APP
+
+    @provide
+    async def service(
+        self,
+        settings: Settings,
+        db: SQLAlchemyAsyncConfig,
+        registry: SliceRegistry,
+        usage: UsageRecorder,
+        container: AsyncContainer,
+    ) -> AsyncIterator[TaskService]:
+        """The task service; `start()` is called by the app at startup."""
+        store = TaskStore(db)
+        results = LocalResultStore(Path(settings.tasks.results_dir))
+        queue = LocalTaskQueue(workers=settings.tasks.workers)
+        events = TaskEvents()
+        context = RunnerContext(
+            settings=settings.tasks, fetch=settings.fetch, events=events, usage=usage
+        )
+        runner = TaskRunner(store, results, queue, registry, container, context)
+        service = TaskService(store, results, queue, runner, registry, settings, events)
+        yield service
+        await service.stop()

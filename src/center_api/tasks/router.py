@@ -1,0 +1,202 @@
+"""Task HTTP routes: submit (one or a batch), list, status, result, events, control; stats."""
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, Response, Router, delete, get, post, put
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from msgspec import Meta
+
+from center_api.core.errors import MissingSourceError, ValidationError
+from center_api.core.request_facts import current_request_facts
+from center_api.core.settings import Settings
+from center_api.kernel.kernel import InferenceKernel
+from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
+from center_api.tasks.service import Submission, TaskService
+from center_api.tasks.store import validate_page
+from center_api.web.sources import decode_base64_image, image_form, options_of, read_image_source
+
+TaskForm = image_form(TaskSubmitOptions, "TaskForm")
+STARTED = time.monotonic()
+
+
+class BatchForm(TaskSubmitOptions, kw_only=True, forbid_unknown_fields=True):
+    """A batch: one tool and its options, many images (repeat the `files` field)."""
+
+    files: list[UploadFile] = msgspec.field(default_factory=list)
+    images_b64: Annotated[str, Meta(description="JSON list of base64 images.")] | None = None
+
+
+def _submission(form: TaskSubmitOptions, images: list[bytes]) -> Submission:
+    try:
+        options = msgspec.json.decode(form.options or "{}")
+    except msgspec.DecodeError as exc:
+        raise ValidationError(
+            "options must be a JSON object.", details={"field": "options"}
+        ) from exc
+    if not isinstance(options, dict):
+        raise ValidationError("options must be a JSON object.", details={"field": "options"})
+    facts = current_request_facts()
+    return Submission(
+        tool=form.tool,
+        options=options,
+        images=images,
+        priority=form.priority,
+        timeout_s=form.timeout_s,
+        callback_url=form.callback_url,
+        caller=facts.caller if facts else "anonymous",
+    )
+
+
+async def _view(service: TaskService, task_id: str) -> TaskView:
+    task = await service.store.get(task_id)
+    return task_view(task, await service.children_summary(task_id))
+
+
+def _accepted(view: TaskView) -> Response[TaskView]:
+    return Response(view, status_code=202, headers={"Location": view.links.self})
+
+
+@post("/", summary="Submit a task", status_code=202)
+@inject
+async def submit(
+    data: Annotated[TaskForm, Body(media_type=RequestEncodingType.MULTI_PART)],  # type: ignore[valid-type]
+    service: FromDishka[TaskService],
+    settings: FromDishka[Settings],
+) -> Response[TaskView]:
+    """Queue one image for a tool; answers 202 with the task id and links at once."""
+    image = await read_image_source(data, settings)
+    task = await service.submit(_submission(options_of(data, TaskSubmitOptions), [image]))
+    return _accepted(await _view(service, str(task.id)))
+
+
+@post("/batch", summary="Submit a batch", status_code=202)
+@inject
+async def submit_batch(
+    data: Annotated[BatchForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    service: FromDishka[TaskService],
+    settings: FromDishka[Settings],
+) -> Response[TaskView]:
+    """Queue many images for one tool: a parent task with one child per image."""
+    limit, max_bytes = settings.tasks.max_batch, settings.images.max_bytes
+    images = [await upload.read(max_bytes + 1) for upload in data.files]
+    if data.images_b64:
+        texts = msgspec.json.decode(data.images_b64, type=list[str])
+        images += [decode_base64_image(text, max_bytes) for text in texts]
+    if not images:
+        raise MissingSourceError("A batch needs images: repeat the `files` field.")
+    if len(images) > limit:
+        raise ValidationError(f"A batch holds at most {limit} images.", details={"max": limit})
+    if any(len(image) > max_bytes for image in images):
+        raise ValidationError("An image of the batch is over the byte limit.")
+    task = await service.submit(_submission(options_of(data, TaskSubmitOptions), images))
+    return _accepted(await _view(service, str(task.id)))
+
+
+@get("/", summary="List tasks")
+@inject
+async def list_tasks(
+    service: FromDishka[TaskService],
+    status: FromQuery[str | None] = None,
+    tool: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> TaskPage:
+    """Tasks, newest first, filtered by status and tool."""
+    validate_page(limit, offset)
+    filters: dict[str, Any] = {k: v for k, v in (("status", status), ("tool", tool)) if v}
+    rows, total = await service.store.find(filters, limit, offset)
+    return TaskPage(items=[task_view(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@get("/{task_id:str}", summary="Task status")
+@inject
+async def get_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+    """Status, progress, timings, attempts, error."""
+    return await _view(service, task_id)
+
+
+@get("/{task_id:str}/result", summary="Task result")
+@inject
+async def get_result(task_id: FromPath[str], service: FromDishka[TaskService]) -> Response[bytes]:
+    """The result bytes (a batch: a zip of its children's results)."""
+    data, media_type, name = await service.result(task_id)
+    disposition = f'attachment; filename="{name}"'
+    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@get("/{task_id:str}/events", summary="Task progress (server-sent events)")
+@inject
+async def task_events(task_id: FromPath[str], service: FromDishka[TaskService]) -> ServerSentEvent:
+    """Status and progress changes as SSE, ending at a terminal state."""
+    await service.store.get(task_id)  # 404 before the stream starts
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        async for event in service.watch(task_id):
+            yield ServerSentEventMessage(data=msgspec.json.encode(event).decode(), event="task")
+
+    return ServerSentEvent(stream())
+
+
+@delete("/{task_id:str}", summary="Cancel a task", status_code=200)
+@inject
+async def cancel_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+    """Cancel a pending, paused or running task."""
+    await service.cancel(task_id)
+    return await _view(service, task_id)
+
+
+@put("/{task_id:str}/pause", summary="Pause a pending task")
+@inject
+async def pause_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+    """PENDING → PAUSED."""
+    await service.pause(task_id)
+    return await _view(service, task_id)
+
+
+@put("/{task_id:str}/resume", summary="Resume a paused task")
+@inject
+async def resume_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+    """PAUSED → PENDING (queued again)."""
+    await service.resume(task_id)
+    return await _view(service, task_id)
+
+
+@get("/stats", summary="System statistics", tags=["system"])
+@inject
+async def stats(
+    request: Request[Any, Any, Any],
+    service: FromDishka[TaskService],
+    kernel: FromDishka[InferenceKernel],
+) -> dict[str, Any]:
+    """Queue depth, running tasks, per-status counts, loaded models, uptime."""
+    return {
+        "queue_depth": service.queue.depth(),
+        "running_tasks": len(service.runner.running),
+        "tasks_by_status": await service.store.count_by_status(),
+        "inference": {"running": kernel.scheduler.active, "waiting": kernel.scheduler.waiting},
+        "loaded_models": kernel.sessions.loaded(),
+        "uptime_s": round(time.monotonic() - STARTED, 1),
+    }
+
+
+def build_router() -> Router:
+    """Routes under /tasks (stats is mounted beside it, under the API prefix)."""
+    handlers = [
+        submit,
+        submit_batch,
+        list_tasks,
+        get_task,
+        get_result,
+        task_events,
+        cancel_task,
+        pause_task,
+        resume_task,
+    ]
+    return Router(path="/tasks", route_handlers=handlers, tags=["tasks"])

@@ -1,0 +1,218 @@
+"""Runs one task: the slice's own `run()` in a REQUEST scope, with timeout, retries, events."""
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from dishka import AsyncContainer
+
+from center_api.core.errors import AppException
+from center_api.core.logging import get_logger
+from center_api.core.request_facts import bind_request_facts, current_request_facts
+from center_api.core.settings import FetchSettings, TaskSettings
+from center_api.db.models import ProcessingTask
+from center_api.registry.loader import SliceRegistry
+from center_api.registry.spec import SliceResult
+from center_api.tasks.callbacks import send_callback
+from center_api.tasks.domain import TERMINAL, TaskStatus, backoff_seconds, is_transient
+from center_api.tasks.events import TaskEvents
+from center_api.tasks.queue.port import TaskQueue
+from center_api.tasks.results import ResultStore
+from center_api.tasks.store import TaskStore
+from center_api.usage.recorder import UsageRecord, UsageRecorder, outcome_of
+
+logger = get_logger("center_api.tasks")
+
+
+class TaskRunner:
+    """The queue's handler. Every state change is guarded in the database."""
+
+    def __init__(  # noqa: PLR0913, PLR0917 - the runner is where these collaborators meet
+        self,
+        store: TaskStore,
+        results: ResultStore,
+        queue: TaskQueue,
+        registry: SliceRegistry,
+        container: AsyncContainer,
+        context: "RunnerContext",
+    ) -> None:
+        self._store, self._results, self._queue = store, results, queue
+        self._registry, self._container = registry, container
+        self._settings, self._events, self._usage = context.settings, context.events, context.usage
+        self._fetch = context.fetch
+        self.running: dict[str, asyncio.Task[Any]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def handle(self, task_id: str) -> None:
+        """Run ``task_id`` if it is still PENDING (cancelled or paused ones are skipped)."""
+        task = await self._store.get(task_id)
+        started = datetime.now(UTC)
+        claimed = await self._store.transition(
+            task_id,
+            TaskStatus.PROCESSING,
+            started_at=started,
+            attempts=task.attempts + 1,
+            progress=10,
+            error_code=None,
+            error_message=None,
+        )
+        if not claimed:
+            return
+        self.publish(task_id, TaskStatus.PROCESSING, 10)
+        await self._refresh_parent(task)
+        current = asyncio.current_task()
+        assert current is not None  # always inside a task
+        self.running[task_id] = current
+        begin = time.perf_counter()
+        facts = bind_request_facts()
+        facts.caller = task.caller
+        try:
+            result = await asyncio.wait_for(self._run(task), task.timeout_s or None)
+        except asyncio.CancelledError:
+            await self._on_cancelled(task)
+            raise
+        except Exception as exc:  # every failure is recorded on the task
+            await self._on_failure(task, task.attempts + 1, exc, time.perf_counter() - begin)
+        else:
+            await self._on_success(task, result, time.perf_counter() - begin)
+        finally:
+            self.running.pop(task_id, None)
+
+    async def _run(self, task: ProcessingTask) -> SliceResult:
+        entry = self._registry.get(task.tool)
+        if entry is None or entry.slice is None or not entry.is_mounted:
+            raise AppException(f"The tool {task.tool!r} is no longer enabled here.")
+        image = await self._results.get(task.input_ref or "")
+        if image is None:
+            raise AppException("The task's input is gone (expired or deleted).")
+        options = msgspec.convert(task.options, entry.slice.options_type)
+        async with self._container() as scope:
+            return await entry.slice.run(scope, image, options)
+
+    async def _on_success(self, task: ProcessingTask, result: SliceResult, seconds: float) -> None:
+        task_id = str(task.id)
+        key = f"results/{task_id}"
+        await self._results.put(key, result.content)  # same key each attempt: idempotent
+        moved = await self._store.transition(
+            task_id,
+            TaskStatus.COMPLETED,
+            progress=100,
+            result_ref=key,
+            result_media_type=result.media_type,
+            finished_at=datetime.now(UTC),
+        )
+        if not moved:  # cancelled while running: the result is not wanted
+            await self._results.delete(key)
+            return
+        self._record(task, 200, None, seconds, len(result.content))
+        await self._finish(task, TaskStatus.COMPLETED)
+
+    async def _on_failure(
+        self, task: ProcessingTask, attempt: int, error: BaseException, seconds: float
+    ) -> None:
+        task_id = str(task.id)
+        code = error.code if isinstance(error, AppException) else "INTERNAL_ERROR"
+        message = error.message if isinstance(error, AppException) else "Internal error."
+        if isinstance(error, TimeoutError):
+            code, message = "TASK_TIMEOUT", f"The task took longer than {task.timeout_s} s."
+        if not isinstance(error, AppException | TimeoutError):
+            logger.exception("task.crashed", task_id=task_id, exc_info=error)
+        status = error.status_code if isinstance(error, AppException) else 500
+        self._record(task, status, code, seconds, None)
+        if is_transient(error) and attempt < task.max_attempts:
+            if await self._store.transition(task_id, TaskStatus.PENDING, progress=0):
+                delay = backoff_seconds(attempt, self._settings.retry_backoff_s)
+                logger.warning("task.retry", task_id=task_id, attempt=attempt, code=code)
+                self.publish(task_id, TaskStatus.PENDING, 0)
+                await self._queue.enqueue(task_id, task.priority, delay_s=delay)
+            return
+        if await self._store.transition(
+            task_id,
+            TaskStatus.FAILED,
+            error_code=code,
+            error_message=message,
+            finished_at=datetime.now(UTC),
+        ):
+            await self._finish(task, TaskStatus.FAILED)
+
+    async def _on_cancelled(self, task: ProcessingTask) -> None:
+        """Shutdown (not a user cancel): give the attempt back and leave it for the queue."""
+        current = await self._store.get(str(task.id))
+        if current.status == TaskStatus.PROCESSING:
+            await self._store.transition(
+                str(task.id), TaskStatus.PENDING, progress=0, attempts=task.attempts
+            )
+
+    async def _finish(self, task: ProcessingTask, status: TaskStatus) -> None:
+        self.publish(str(task.id), status, 100 if status == TaskStatus.COMPLETED else None)
+        await self._refresh_parent(task)
+        if task.callback_url:
+            callback = send_callback(self._store, str(task.id), task.callback_url, self._fetch)
+            self._background.add(asyncio.get_running_loop().create_task(callback))
+
+    async def _refresh_parent(self, task: ProcessingTask) -> None:
+        if task.parent_id is not None:
+            await refresh_batch(self._store, self._events, str(task.parent_id))
+
+    def publish(self, task_id: str, status: TaskStatus, progress: int | None) -> None:
+        """Tell subscribers of ``task_id``."""
+        event: dict[str, Any] = {"id": task_id, "status": status.value}
+        if progress is not None:
+            event["progress"] = progress
+        self._events.publish(task_id, event)
+
+    def _record(
+        self, task: ProcessingTask, status: int, code: str | None, seconds: float, size: int | None
+    ) -> None:
+        facts = current_request_facts()
+        self._usage.record(
+            UsageRecord(
+                tool=task.tool,
+                caller=task.caller,
+                outcome=outcome_of(status),
+                status_code=status,
+                duration_ms=round(seconds * 1000, 2),
+                error_code=code,
+                megapixels=facts.megapixels if facts else None,
+                input_bytes=facts.input_bytes if facts else None,
+                output_bytes=size,
+                task_id=str(task.id),
+            )
+        )
+
+
+class RunnerContext(msgspec.Struct, frozen=True):
+    """Settings and sinks the runner reports to."""
+
+    settings: TaskSettings
+    fetch: FetchSettings
+    events: TaskEvents
+    usage: UsageRecorder
+
+
+async def refresh_batch(store: TaskStore, events: TaskEvents, parent_id: str) -> None:
+    """Recompute a batch's progress and status from its children."""
+    children = await store.children(parent_id)
+    if not children:
+        return
+    progress = round(sum(c.progress for c in children) / len(children))
+    statuses = [TaskStatus(c.status) for c in children]
+    if not all(s in TERMINAL for s in statuses):
+        await store.transition(parent_id, TaskStatus.PROCESSING)
+        await store.set_fields(parent_id, progress=progress)
+        events.publish(parent_id, {"id": parent_id, "status": "PROCESSING", "progress": progress})
+        return
+    if TaskStatus.COMPLETED in statuses:
+        target = TaskStatus.COMPLETED
+    elif all(s == TaskStatus.CANCELLED for s in statuses):
+        target = TaskStatus.CANCELLED
+    else:
+        target = TaskStatus.FAILED
+    await store.transition(parent_id, TaskStatus.PROCESSING)
+    changes: dict[str, Any] = {"progress": 100, "finished_at": datetime.now(UTC)}
+    if target == TaskStatus.FAILED:
+        changes |= {"error_code": "BATCH_FAILED", "error_message": "Every item failed."}
+    await store.transition(parent_id, target, **changes)
+    events.publish(parent_id, {"id": parent_id, "status": target.value, "progress": 100})

@@ -1,0 +1,98 @@
+"""Task API schemas."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
+
+from center_api.db.models import ProcessingTask
+
+
+class TaskSubmitOptions(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The form fields of a submission besides the image."""
+
+    tool: Annotated[str, Meta(min_length=1, max_length=64, description="Slice name, e.g. cutout.")]
+    options: Annotated[
+        str, Meta(max_length=10_000, description="The tool's options as a JSON object.")
+    ] = "{}"
+    priority: Annotated[int, Meta(ge=-100, le=100, description="Higher runs first.")] = 0
+    timeout_s: Annotated[float, Meta(gt=0, le=3600, description="Per attempt.")] | None = None
+    callback_url: (
+        Annotated[str, Meta(max_length=2048, description="Receives the final status (POST).")]
+        | None
+    ) = None
+
+
+class TaskError(Struct, kw_only=True):
+    """Why a task failed."""
+
+    code: str
+    message: str | None
+
+
+class TaskLinks(Struct, kw_only=True):
+    """Where to look next."""
+
+    self: str
+    result: str
+    events: str
+
+
+class TaskView(Struct, kw_only=True):
+    """A task as clients see it."""
+
+    id: str
+    tool: str
+    status: str
+    progress: int
+    priority: int
+    attempts: int
+    max_attempts: int
+    error: TaskError | None
+    parent_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: TaskLinks
+    children: dict[str, int] | None = None
+
+
+class TaskPage(Struct, kw_only=True):
+    """A page of tasks."""
+
+    items: list[TaskView]
+    total: int
+    limit: int
+    offset: int
+
+
+def task_view(task: ProcessingTask, children: dict[str, int] | None = None) -> TaskView:
+    """Build the client view of a row."""
+    task_id = str(task.id)
+    base = f"/api/v1/tasks/{task_id}"
+    return TaskView(
+        id=task_id,
+        tool=task.tool,
+        status=task.status,
+        progress=task.progress,
+        priority=task.priority,
+        attempts=task.attempts,
+        max_attempts=task.max_attempts,
+        error=TaskError(code=task.error_code, message=task.error_message)
+        if task.error_code
+        else None,
+        parent_id=str(task.parent_id) if task.parent_id else None,
+        created_at=task.created_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        links=TaskLinks(self=base, result=f"{base}/result", events=f"{base}/events"),
+        children=children,
+    )
+
+
+def count_statuses(tasks: list[ProcessingTask]) -> dict[str, Any]:
+    """``{"COMPLETED": 3, ...}`` over ``tasks``."""
+    counts: dict[str, Any] = {}
+    for task in tasks:
+        counts[task.status] = counts.get(task.status, 0) + 1
+    return counts

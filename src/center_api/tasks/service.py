@@ -1,0 +1,303 @@
+"""The task service: submit, inspect, cancel, pause, resume, fetch results, watch events."""
+
+import asyncio
+import contextlib
+import io
+import zipfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import msgspec
+from advanced_alchemy.exceptions import RepositoryError
+from sqlalchemy.exc import SQLAlchemyError
+
+from center_api.core.errors import (
+    BusinessRuleViolationError,
+    FeatureDisabledError,
+    ResourceNotFoundError,
+    ServiceOverloadedError,
+    ValidationError,
+)
+from center_api.core.logging import get_logger
+from center_api.core.settings import Settings
+from center_api.db.models import ProcessingTask
+from center_api.registry.loader import SliceRegistry
+from center_api.registry.spec import Slice
+from center_api.tasks.domain import TERMINAL, TaskStatus, check_transition
+from center_api.tasks.events import TaskEvents
+from center_api.tasks.queue.port import TaskQueue
+from center_api.tasks.results import ResultStore
+from center_api.tasks.runner import TaskRunner, refresh_batch
+from center_api.tasks.store import TaskStore
+from center_api.web.remote import check_url
+
+logger = get_logger("center_api.tasks")
+EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
+SWEEP_INTERVAL_S = 300.0
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One validated submission (the router builds it from the form)."""
+
+    tool: str
+    options: dict[str, Any]
+    images: list[bytes]
+    priority: int = 0
+    timeout_s: float | None = None
+    callback_url: str | None = None
+    caller: str = "anonymous"
+
+
+class TaskService:
+    """Owns the task lifecycle on this node; the queue adapter decides where work runs."""
+
+    def __init__(  # noqa: PLR0913, PLR0917 - the composition of the task system
+        self,
+        store: TaskStore,
+        results: ResultStore,
+        queue: TaskQueue,
+        runner: TaskRunner,
+        registry: SliceRegistry,
+        settings: Settings,
+        events: TaskEvents,
+    ) -> None:
+        self.store, self.results, self.queue, self.runner = store, results, queue, runner
+        self._registry, self._settings, self.events = registry, settings, events
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start delivering work and recover what a crash left behind.
+
+        Recovery retries while the database is unreachable, so the server still starts.
+        """
+        await self.queue.start(self.runner.handle)
+        self._sweeper = asyncio.get_running_loop().create_task(self._maintain())
+
+    async def _maintain(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.recover()
+                break
+            except (SQLAlchemyError, RepositoryError, OSError) as exc:
+                logger.error("tasks.recovery_failed", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+        await self._sweep_forever()
+
+    async def stop(self) -> None:
+        """Stop the queue (running tasks go back to PENDING) and the sweeper."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.queue.stop()
+
+    async def recover(self) -> None:
+        """PROCESSING rows (a crash) are requeued or failed; PENDING rows are requeued."""
+        rows = await self.store.ids_with_status([TaskStatus.PROCESSING, TaskStatus.PENDING])
+        for task in rows:
+            task_id = str(task.id)
+            if task.status == TaskStatus.PROCESSING and task.attempts >= task.max_attempts:
+                await self.store.transition(
+                    task_id,
+                    TaskStatus.FAILED,
+                    error_code="WORKER_CRASHED",
+                    error_message="The worker stopped during the last allowed attempt.",
+                    finished_at=datetime.now(UTC),
+                )
+                continue
+            if task.status == TaskStatus.PROCESSING:
+                await self.store.transition(task_id, TaskStatus.PENDING, progress=0)
+            await self.queue.enqueue(task_id, task.priority)
+        if rows:
+            logger.info("tasks.recovered", count=len(rows))
+
+    # --- submission ------------------------------------------------------------------------
+    async def submit(self, submission: Submission) -> ProcessingTask:
+        """Validate, store the input(s), create the row(s), enqueue; a batch gets a parent."""
+        spec = self._task_slice(submission.tool)
+        options = self._validated_options(spec, submission.options)
+        if submission.callback_url:
+            await check_url(submission.callback_url, self._settings.fetch)
+        await self._check_capacity(len(submission.images))
+        parent = (
+            self._new_row(submission, options, parent_id=None)
+            if len(submission.images) > 1
+            else None
+        )
+        children = []
+        for image in submission.images:
+            row = self._new_row(submission, options, parent_id=parent.id if parent else None)
+            row.input_ref = f"inputs/{row.id}"
+            await self.results.put(row.input_ref, image)
+            children.append(row)
+        await self.store.add([*([parent] if parent else []), *children])
+        for row in children:
+            await self.queue.enqueue(str(row.id), row.priority)
+        return parent or children[0]
+
+    def _task_slice(self, tool: str) -> Slice:
+        entry = self._registry.get(tool)
+        if entry is None or entry.slice is None:
+            raise ValidationError(f"No tool named {tool!r}.", details={"tool": tool})
+        if not entry.is_mounted:
+            raise FeatureDisabledError(f"The {tool!r} feature is disabled on this server.")
+        if not (entry.slice.capabilities.supports_tasks and entry.slice.capabilities.accepts_image):
+            raise ValidationError(
+                f"The tool {tool!r} cannot run as a task.", details={"tool": tool}
+            )
+        return entry.slice
+
+    @staticmethod
+    def _validated_options(spec: Slice, options: dict[str, Any]) -> dict[str, Any]:
+        try:
+            parsed = msgspec.convert(options, spec.options_type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ValidationError(
+                f"Invalid options for {spec.name}: {exc}", details={"tool": spec.name}
+            ) from exc
+        return dict(msgspec.to_builtins(parsed))
+
+    async def _check_capacity(self, adding: int) -> None:
+        pending = (await self.store.count_by_status()).get(TaskStatus.PENDING, 0)
+        limit = self._settings.tasks.max_pending
+        if pending + adding > limit:
+            raise ServiceOverloadedError(
+                "Too many tasks are waiting; retry shortly.",
+                retry_after_s=self._settings.inference.retry_after_s,
+                details={"pending": pending, "max_pending": limit},
+            )
+
+    def _new_row(
+        self, submission: Submission, options: dict[str, Any], parent_id: Any
+    ) -> ProcessingTask:
+        settings = self._settings.tasks
+        return ProcessingTask(
+            id=uuid4(),
+            tool=submission.tool,
+            status=TaskStatus.PENDING.value,
+            priority=submission.priority,
+            options=options,
+            progress=0,
+            attempts=0,
+            max_attempts=settings.max_attempts,
+            timeout_s=int(submission.timeout_s or settings.default_timeout_s),
+            caller=submission.caller,
+            callback_url=submission.callback_url,
+            parent_id=parent_id,
+            expires_at=datetime.now(UTC) + timedelta(seconds=settings.result_ttl_s),
+        )
+
+    # --- control ---------------------------------------------------------------------------
+    async def cancel(self, task_id: str) -> ProcessingTask:
+        """Cancel a pending, paused or running task (and a batch's unfinished children)."""
+        task = await self._move(task_id, TaskStatus.CANCELLED, finished_at=datetime.now(UTC))
+        running = self.runner.running.get(task_id)
+        if running is not None:
+            running.cancel()
+        for child in await self.store.children(task_id):
+            if TaskStatus(child.status) not in TERMINAL:
+                await self.cancel(str(child.id))
+        self.events.publish(task_id, {"id": task_id, "status": TaskStatus.CANCELLED.value})
+        if task.parent_id:
+            await refresh_batch(self.store, self.events, str(task.parent_id))
+        return await self.store.get(task_id)
+
+    async def pause(self, task_id: str) -> ProcessingTask:
+        """Hold a pending task (a batch: its pending children)."""
+        children = await self.store.children(task_id)
+        if children:
+            for child in children:
+                if child.status == TaskStatus.PENDING:
+                    await self._move(str(child.id), TaskStatus.PAUSED)
+            return await self.store.get(task_id)
+        await self._move(task_id, TaskStatus.PAUSED)
+        self.events.publish(task_id, {"id": task_id, "status": TaskStatus.PAUSED.value})
+        return await self.store.get(task_id)
+
+    async def resume(self, task_id: str) -> ProcessingTask:
+        """Put a paused task (a batch: its paused children) back in the queue."""
+        children = await self.store.children(task_id)
+        targets = [c for c in children if c.status == TaskStatus.PAUSED] if children else []
+        for task in targets or ([] if children else [await self.store.get(task_id)]):
+            await self._move(str(task.id), TaskStatus.PENDING)
+            await self.queue.enqueue(str(task.id), task.priority)
+            self.events.publish(str(task.id), {"id": str(task.id), "status": "PENDING"})
+        return await self.store.get(task_id)
+
+    async def _move(self, task_id: str, target: TaskStatus, **changes: Any) -> ProcessingTask:
+        task = await self.store.get(task_id)
+        check_transition(task_id, TaskStatus(task.status), target)
+        if not await self.store.transition(task_id, target, **changes):
+            current = await self.store.get(task_id)
+            check_transition(task_id, TaskStatus(current.status), target)  # raced: explain
+        return task
+
+    # --- reading ---------------------------------------------------------------------------
+    async def children_summary(self, task_id: str) -> dict[str, int] | None:
+        """Status counts of a batch's children (None for a single task)."""
+        children = await self.store.children(task_id)
+        if not children:
+            return None
+        counts: dict[str, int] = {"total": len(children)}
+        for child in children:
+            counts[child.status] = counts.get(child.status, 0) + 1
+        return counts
+
+    async def result(self, task_id: str) -> tuple[bytes, str, str]:
+        """(bytes, media type, file name) of a completed task; a batch gives a zip."""
+        task = await self.store.get(task_id)
+        if task.status != TaskStatus.COMPLETED:
+            raise BusinessRuleViolationError(
+                f"Task {task_id} is {task.status}; only COMPLETED tasks have a result.",
+                details={"task_id": task_id, "status": task.status},
+            )
+        children = await self.store.children(task_id)
+        if children:
+            return await self._zip(children), "application/zip", f"{task_id}.zip"
+        data = await self.results.get(task.result_ref or "")
+        if data is None:
+            raise ResourceNotFoundError(f"The result of task {task_id} has expired.")
+        media = task.result_media_type or "application/octet-stream"
+        return data, media, f"{task_id}.{EXTENSIONS.get(media, 'bin')}"
+
+    async def _zip(self, children: list[ProcessingTask]) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+            for index, child in enumerate(children):
+                data = await self.results.get(child.result_ref or "")
+                if child.status == TaskStatus.COMPLETED and data is not None:
+                    ext = EXTENSIONS.get(child.result_media_type or "", "bin")
+                    archive.writestr(f"{index:03d}_{child.id}.{ext}", data)
+        return buffer.getvalue()
+
+    async def watch(self, task_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Current state, then every change, ending at a terminal state."""
+        queue = self.events.subscribe(task_id)
+        try:
+            task = await self.store.get(task_id)
+            yield {"id": task_id, "status": task.status, "progress": task.progress}
+            status = TaskStatus(task.status)
+            while status not in TERMINAL:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    task = await self.store.get(task_id)  # missed nothing: re-read the truth
+                    event = {"id": task_id, "status": task.status, "progress": task.progress}
+                yield event
+                status = TaskStatus(event["status"])
+        finally:
+            self.events.unsubscribe(task_id, queue)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            removed = await self.results.sweep(self._settings.tasks.result_ttl_s)
+            if removed:
+                logger.info("tasks.results_expired", files=removed)

@@ -1,0 +1,120 @@
+"""Task rows: reads, and state changes guarded in the database (safe across processes)."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import func, select, update
+
+from center_api.core.errors import ResourceNotFoundError, ValidationError
+from center_api.db.models import ProcessingTask
+from center_api.tasks.domain import ALLOWED_FROM, TaskStatus
+
+
+def parse_task_id(task_id: str) -> UUID:
+    """The UUID of ``task_id``, or a 404 for anything that is not one."""
+    try:
+        return UUID(str(task_id))
+    except ValueError:
+        raise ResourceNotFoundError(f"No task {task_id!r}.", details={"task_id": task_id}) from None
+
+
+class TaskStore:
+    """One short session per operation; every state change is a conditional UPDATE."""
+
+    def __init__(self, db: SQLAlchemyAsyncConfig) -> None:
+        self._db = db
+
+    async def add(self, tasks: Sequence[ProcessingTask]) -> None:
+        """Insert new rows in one transaction."""
+        async with self._db.get_session() as session:
+            session.add_all(tasks)
+            await session.commit()
+
+    async def get(self, task_id: str) -> ProcessingTask:
+        """The row, or `ResourceNotFoundError`."""
+        async with self._db.get_session() as session:
+            task = await session.get(ProcessingTask, parse_task_id(task_id))
+        if task is None:
+            raise ResourceNotFoundError(f"No task {task_id!r}.", details={"task_id": task_id})
+        return task
+
+    async def find(
+        self, filters: dict[str, Any], limit: int, offset: int
+    ) -> tuple[list[ProcessingTask], int]:
+        """Rows matching equality ``filters``, newest first, with the total count."""
+        conditions = [getattr(ProcessingTask, name) == value for name, value in filters.items()]
+        async with self._db.get_session() as session:
+            total = await session.scalar(
+                select(func.count()).select_from(ProcessingTask).where(*conditions)
+            )
+            rows = await session.scalars(
+                select(ProcessingTask)
+                .where(*conditions)
+                .order_by(ProcessingTask.created_at.desc(), ProcessingTask.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return list(rows), int(total or 0)
+
+    async def transition(self, task_id: str, target: TaskStatus, **changes: Any) -> bool:
+        """Move to ``target`` only if the row is in a state allowed to; True if it moved."""
+        allowed = [s.value for s in ALLOWED_FROM[target]]
+        statement = (
+            update(ProcessingTask)
+            .where(ProcessingTask.id == parse_task_id(task_id), ProcessingTask.status.in_(allowed))
+            .values(status=target.value, updated_at=func.now(), **changes)
+        )
+        async with self._db.get_session() as session:
+            result = await session.execute(statement)
+            await session.commit()
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def set_fields(self, task_id: str, **changes: Any) -> None:
+        """Unconditional update of non-status fields (progress, refs)."""
+        statement = (
+            update(ProcessingTask)
+            .where(ProcessingTask.id == parse_task_id(task_id))
+            .values(updated_at=func.now(), **changes)
+        )
+        async with self._db.get_session() as session:
+            await session.execute(statement)
+            await session.commit()
+
+    async def ids_with_status(self, statuses: Iterable[TaskStatus]) -> list[ProcessingTask]:
+        """Runnable rows (no batch parents) in ``statuses``, by priority then age."""
+        async with self._db.get_session() as session:
+            rows = await session.scalars(
+                select(ProcessingTask)
+                .where(
+                    ProcessingTask.status.in_([s.value for s in statuses]),
+                    ProcessingTask.input_ref.is_not(None),
+                )
+                .order_by(ProcessingTask.priority.desc(), ProcessingTask.created_at)
+            )
+            return list(rows)
+
+    async def children(self, parent_id: str) -> list[ProcessingTask]:
+        """The children of a batch, oldest first."""
+        async with self._db.get_session() as session:
+            rows = await session.scalars(
+                select(ProcessingTask)
+                .where(ProcessingTask.parent_id == parse_task_id(parent_id))
+                .order_by(ProcessingTask.created_at, ProcessingTask.id)
+            )
+            return list(rows)
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many rows are in each status."""
+        async with self._db.get_session() as session:
+            rows = await session.execute(
+                select(ProcessingTask.status, func.count()).group_by(ProcessingTask.status)
+            )
+            return {status: int(count) for status, count in rows.all()}
+
+
+def validate_page(limit: int, offset: int) -> None:
+    """Reject nonsense paging before it reaches the database."""
+    if not (1 <= limit <= 500 and offset >= 0):
+        raise ValidationError("limit must be 1..500 and offset >= 0.")

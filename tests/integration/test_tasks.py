@@ -1,0 +1,239 @@
+"""The task API through the real app, the real kernel and u2netp."""
+
+import io
+import json
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+from litestar.testing import TestClient
+
+from center_api.app import create_app
+from center_api.kernel.kernel import InferenceKernel
+from center_api.tasks.service import TaskService
+from tests.conftest import assert_error, encode_png, subject_on_background
+from tests.support.http_server import serve_routes
+
+TASKS = "/api/v1/tasks"
+
+
+@pytest.fixture
+def image() -> bytes:
+    return encode_png(subject_on_background((240, 180))[0])
+
+
+@pytest.fixture
+def task_settings(make_settings, tmp_path):
+    def build(**sections):
+        base = {
+            "tasks": {"results_dir": str(tmp_path / "results"), "workers": 1},
+            "inference": {"max_concurrent": 1},
+        }
+        return make_settings(**{**base, **sections})
+
+    return build
+
+
+def submit(client, image: bytes, tool="cutout", **fields):
+    files = {"file": ("a.png", image, "image/png"), "tool": (None, tool)}
+    files |= {k: (None, v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()}
+    return client.post(TASKS, files=files)
+
+
+def wait_for(client, task_id: str, statuses=("COMPLETED", "FAILED", "CANCELLED"), seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        view = client.get(f"{TASKS}/{task_id}").json()
+        if view["status"] in statuses:
+            return view
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} stuck at {view}")
+
+
+@contextmanager
+def blocked_kernel(client, app):
+    """Hold the only inference slot until the block exits (the next task waits in it)."""
+    portal = client.blocking_portal
+    kernel = portal.call(app.state.dishka_container.get, InferenceKernel)
+    gate = threading.Event()
+    holder = portal.start_task_soon(kernel.run, gate.wait)
+    try:
+        yield kernel
+    finally:
+        gate.set()
+        holder.result(timeout=10)
+
+
+def test_submit_events_and_result_match_the_sync_endpoint(task_settings, image):
+    app = create_app(task_settings())
+    with TestClient(app) as client, ThreadPoolExecutor(1) as pool:
+        with blocked_kernel(client, app):
+            first = submit(client, image).json()  # takes the only worker, waits for the slot
+            response = submit(client, image, options={"format": "png"}, priority=0)
+            assert response.status_code == 202
+            assert response.headers["location"] == f"{TASKS}/{response.json()['id']}"
+            task = response.json()
+            assert task["status"] == "PENDING" and task["links"]["events"].endswith("/events")
+            wait_for(client, first["id"], statuses=("PROCESSING",))
+            events = pool.submit(read_events, client, task["id"])
+            service = client.blocking_portal.call(app.state.dishka_container.get, TaskService)
+            deadline = time.monotonic() + 10
+            while not service.events.has_subscribers(task["id"]):  # the stream is open
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        received = events.result(timeout=30)
+        statuses = [e["status"] for e in received]
+        assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED"
+        assert "PROCESSING" in statuses
+        progress = [e["progress"] for e in received if "progress" in e]
+        assert progress == sorted(progress) and progress[-1] == 100
+        result = client.get(f"{TASKS}/{task['id']}/result")
+        sync = client.post("/api/v1/cutout/segment", files={"file": ("a.png", image)})
+        assert result.headers["content-type"] == "image/png"
+        assert result.content == sync.content
+
+
+def read_events(client, task_id: str) -> list[dict]:
+    events = []
+    with client.stream("GET", f"{TASKS}/{task_id}/events") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                events.append(json.loads(line[5:]))
+    return events
+
+
+def test_cancel_a_pending_and_a_running_task(task_settings, image):
+    app = create_app(task_settings())
+    with TestClient(app) as client:
+        with blocked_kernel(client, app):
+            running = submit(client, image).json()
+            pending = submit(client, image).json()
+            wait_for(client, running["id"], statuses=("PROCESSING",))
+            for task in (pending, running):
+                response = client.delete(f"{TASKS}/{task['id']}")
+                assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+            assert_error(client.delete(f"{TASKS}/{pending['id']}"), 409, "BUSINESS_RULE_VIOLATION")
+        time.sleep(0.5)
+        for task in (pending, running):
+            assert client.get(f"{TASKS}/{task['id']}").json()["status"] == "CANCELLED"
+            assert_error(client.get(f"{TASKS}/{task['id']}/result"), 409, "BUSINESS_RULE_VIOLATION")
+
+
+def test_pause_and_resume(task_settings, image):
+    app = create_app(task_settings())
+    with TestClient(app) as client:
+        with blocked_kernel(client, app):
+            submit(client, image)
+            task = submit(client, image).json()
+            assert client.put(f"{TASKS}/{task['id']}/pause").json()["status"] == "PAUSED"
+            assert_error(client.put(f"{TASKS}/{task['id']}/pause"), 409, "BUSINESS_RULE_VIOLATION")
+        time.sleep(0.5)
+        assert client.get(f"{TASKS}/{task['id']}").json()["status"] == "PAUSED"
+        assert client.put(f"{TASKS}/{task['id']}/resume").json()["status"] == "PENDING"
+        assert wait_for(client, task["id"])["status"] == "COMPLETED"
+
+
+def test_higher_priority_runs_first_and_fifo_within_a_priority(task_settings, image):
+    app = create_app(task_settings())
+    with TestClient(app) as client:
+        with blocked_kernel(client, app):
+            blocker = submit(client, image).json()
+            wait_for(client, blocker["id"], statuses=("PROCESSING",))
+            order = [("low-1", -5), ("mid", 0), ("high", 9), ("low-2", -5)]
+            ids = {name: submit(client, image, priority=str(p)).json()["id"] for name, p in order}
+        views = {name: wait_for(client, task_id) for name, task_id in ids.items()}
+        started = sorted(views, key=lambda name: views[name]["started_at"])
+        assert started == ["high", "mid", "low-1", "low-2"]
+
+
+def test_a_batch_of_ten_reports_progress_and_zips_ten_results(task_settings, image):
+    with TestClient(create_app(task_settings(tasks={"workers": 2}))) as client:
+        files = [("files", (f"{i}.png", image, "image/png")) for i in range(10)]
+        response = client.post(f"{TASKS}/batch", files=[*files, ("tool", (None, "cutout"))])
+        assert response.status_code == 202, response.text
+        batch = response.json()
+        children = batch["children"]
+        assert children["total"] == 10
+        assert children.get("PENDING", 0) + children.get("PROCESSING", 0) == 10
+        seen = set()
+        while (view := client.get(f"{TASKS}/{batch['id']}").json())["status"] not in (
+            "COMPLETED",
+            "FAILED",
+        ):
+            seen.add(view["progress"])
+            time.sleep(0.05)
+        assert view["progress"] == 100 and view["children"] == {"total": 10, "COMPLETED": 10}
+        assert any(0 < p < 100 for p in seen)
+        archive = zipfile.ZipFile(io.BytesIO(client.get(f"{TASKS}/{batch['id']}/result").content))
+        assert len(archive.namelist()) == 10
+        assert all(archive.read(n)[:4] == b"\x89PNG" for n in archive.namelist())
+
+
+def test_a_bad_input_fails_with_its_code_and_is_not_retried(task_settings):
+    with TestClient(create_app(task_settings())) as client:
+        task = submit(client, b"not an image at all").json()
+        view = wait_for(client, task["id"])
+        assert view["status"] == "FAILED"
+        assert view["error"]["code"] == "INVALID_IMAGE"
+        assert view["attempts"] == 1
+
+
+def test_submission_errors(task_settings, image):
+    settings = task_settings(slices={"cutout": {"enabled": True}})
+    with TestClient(create_app(settings)) as client:
+        assert_error(submit(client, image, tool="nope"), 422, "VALIDATION_ERROR")
+        assert_error(submit(client, image, tool="tools"), 422, "VALIDATION_ERROR")
+        assert_error(submit(client, image, options="{not json"), 422, "VALIDATION_ERROR")
+        bad = submit(client, image, options={"format": "gif"})
+        assert_error(bad, 422, "VALIDATION_ERROR")
+        assert_error(client.post(TASKS, files={"tool": (None, "cutout")}), 422, "MISSING_SOURCE")
+        assert_error(client.get(f"{TASKS}/not-a-uuid"), 404, "RESOURCE_NOT_FOUND")
+        assert_error(
+            client.get(f"{TASKS}/00000000-0000-0000-0000-000000000000"), 404, "RESOURCE_NOT_FOUND"
+        )
+        listing = client.get(TASKS, params={"status": "FAILED", "tool": "cutout"}).json()
+        assert listing["total"] == 0
+    off = task_settings(slices={"cutout": {"enabled": False}})
+    with TestClient(create_app(off)) as client:
+        assert_error(submit(client, image), 404, "FEATURE_DISABLED")
+
+
+def test_a_full_task_queue_answers_503(task_settings, image):
+    app = create_app(task_settings(tasks={"max_pending": 2, "workers": 1}))
+    with TestClient(app) as client, blocked_kernel(client, app):
+        first = submit(client, image).json()
+        wait_for(client, first["id"], statuses=("PROCESSING",))
+        assert submit(client, image).status_code == 202
+        assert submit(client, image).status_code == 202
+        body = assert_error(submit(client, image), 503, "SERVICE_OVERLOADED")
+        assert body["error"]["details"]["max_pending"] == 2
+
+
+def test_callback_url_receives_the_final_status(task_settings, image):
+    received = []
+    with serve_routes({}) as base:
+        # The loopback test server records POSTs through its 404 route; we only need the call.
+        allowed = task_settings(fetch={"allow_private_networks": True})
+        with TestClient(create_app(allowed)) as client:
+            task = submit(client, image, callback_url=f"{base}/hook").json()
+            assert wait_for(client, task["id"])["status"] == "COMPLETED"
+            received.append(task["id"])
+        with TestClient(create_app(task_settings())) as client:
+            refused = submit(client, image, callback_url=f"{base}/hook")
+            assert_error(refused, 422, "URL_NOT_ALLOWED")
+    assert received
+
+
+def test_tasks_write_usage_rows_with_their_task_id(task_settings, image):
+    settings = task_settings(usage={"flush_interval_s": 0.05})
+    with TestClient(create_app(settings)) as client:
+        task = submit(client, image).json()
+        wait_for(client, task["id"])
+        time.sleep(0.3)
+        rows = client.get("/api/v1/tools/usage").json()["items"]
+        assert [r["task_id"] for r in rows if r["task_id"]] == [task["id"]]
+        stats = client.get("/api/v1/stats").json()
+        assert stats["tasks_by_status"]["COMPLETED"] == 1 and "u2netp" in stats["loaded_models"]
