@@ -74,7 +74,7 @@ def test_a_model_in_the_manifest_but_not_installed_names_the_pull_command(make_s
         assert "center-api models pull u2netp" in body["error"]["message"]
         health = client.get("/api/v1/health")
         assert health.status_code == 503
-        assert health.json()["checks"]["model_store"]["missing"] == ["u2netp"]
+        assert "u2netp" in health.json()["checks"]["model_store"]["missing"]
 
 
 def test_concurrent_requests_never_overlap_more_than_two_inferences(make_settings):

@@ -173,6 +173,20 @@ class NoFaceDetectedError(InputError):
     status_code = 422
 
 
+class MultipleFacesError(InputError):
+    """The operation needs exactly one face and the image has several (``details.count``)."""
+
+    code = "MULTIPLE_FACES"
+    status_code = 422
+
+
+class TargetSizeUnreachableError(ValidationError):
+    """No encoder setting brings the file under the asked-for size."""
+
+    code = "TARGET_SIZE_UNREACHABLE"
+    status_code = 422
+
+
 # --- infrastructure -----------------------------------------------------------------------------
 class InfrastructureError(AppException):
     """Something this server depends on is missing or failing."""

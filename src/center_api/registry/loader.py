@@ -17,6 +17,8 @@ from center_api.registry.spec import API_VERSION, ENTRY_POINT_GROUP, Slice
 BUILTIN_SLICES: dict[str, str] = {
     "cutout": "center_api.slices.cutout:SLICE",
     "tools": "center_api.slices.tools:SLICE",
+    "background_replace": "center_api.slices.background_replace:SLICE",
+    "face_enhance": "center_api.slices.face_enhance:SLICE",
 }
 BUILTIN_DISTRIBUTION = "center-api"
 
