@@ -1,12 +1,7 @@
 """A real uvicorn process started by the `center-api serve` command, spoken to over HTTP."""
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,43 +10,16 @@ import numpy as np
 import pytest
 
 from tests.conftest import decode_png, encode_png, subject_on_background
+from tests.support.server import start_server
 
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
     log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "CENTER_API_CONFIG": str(Path(__file__).resolve().parents[2] / "litestar.toml"),
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/app.db",
-        "MODEL_STORE_DIR": str(model_dir),
-        "CENTER_API__LOGGING__JSON": "true",
-    }
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "center_api", "serve"], env=env, stderr=out, stdout=out
-        )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_server(tmp_path, model_dir, log)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/api/v1/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(f"server did not start: {log.read_text()}")
         yield base, log
     finally:
         process.send_signal(signal.SIGTERM)

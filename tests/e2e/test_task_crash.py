@@ -1,0 +1,74 @@
+"""A real server is SIGKILLed with tasks running; after a restart every task ends, once."""
+
+import io
+import signal
+import time
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.conftest import encode_png, subject_on_background
+from tests.support.server import start_server
+
+pytestmark = pytest.mark.e2e
+TOTAL = 20
+
+
+def statuses(base: str, ids: list[str]) -> dict[str, str]:
+    return {i: httpx.get(f"{base}/api/v1/tasks/{i}", timeout=10).json()["status"] for i in ids}
+
+
+def test_a_crash_mid_run_loses_no_task_and_runs_none_twice(tmp_path, model_dir):
+    image = encode_png(subject_on_background((1400, 1000))[0])
+    log = tmp_path / "server.log"
+    env = {"CENTER_API__TASKS__WORKERS": "2", "CENTER_API__USAGE__FLUSH_INTERVAL_S": "0.1"}
+    process, base = start_server(tmp_path, model_dir, log, env)
+    try:
+        ids = []
+        for _ in range(TOTAL):
+            response = httpx.post(
+                f"{base}/api/v1/tasks",
+                files={"file": ("a.png", image, "image/png"), "tool": (None, "cutout")},
+                timeout=30,
+            )
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["id"])
+        deadline = time.monotonic() + 120
+        while "COMPLETED" not in statuses(base, ids).values():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        before = statuses(base, ids)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    assert list(before.values()).count("COMPLETED") < TOTAL, "killed too late to prove anything"
+    print(f"\nat the kill: {sorted(before.values())}")
+
+    process, base = start_server(tmp_path, model_dir, log, env)
+    try:
+        deadline = time.monotonic() + 240
+        after = statuses(base, ids)
+        while not all(s in ("COMPLETED", "FAILED") for s in after.values()):
+            assert time.monotonic() < deadline, after
+            time.sleep(0.2)
+            after = statuses(base, ids)
+        failed = [
+            httpx.get(f"{base}/api/v1/tasks/{i}").json() for i, s in after.items() if s == "FAILED"
+        ]
+        assert all(task["error"]["code"] for task in failed)
+        assert list(after.values()).count("COMPLETED") + len(failed) == TOTAL
+        for task_id, status in after.items():
+            if status == "COMPLETED":
+                result = httpx.get(f"{base}/api/v1/tasks/{task_id}/result", timeout=30)
+                assert result.status_code == 200
+                assert Image.open(io.BytesIO(result.content)).size == (1400, 1000)
+        time.sleep(0.5)  # one usage flush interval
+        usage = httpx.get(f"{base}/api/v1/tools/usage", params={"limit": 500}).json()["items"]
+        successes = [row["task_id"] for row in usage if row["outcome"] == "success"]
+        assert len(successes) == len(set(successes)), "a task completed twice"
+        done = list(after.values()).count("COMPLETED")
+        print(f"after restart: {done} completed, {len(failed)} failed")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
