@@ -7,6 +7,7 @@ A 30000x30000 PNG bomb is refused from its header, before a single row is inflat
 import io
 from typing import Literal
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -166,6 +167,22 @@ def _high_depth_to_rgb(image: Image.Image) -> np.ndarray:
         scaled = values.astype(np.float32) * (255.0 / peak)
     grey = np.round(scaled).astype(np.uint8)
     return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+
+
+def scale_for_output(pixels: np.ndarray, size: str, limits: ImageSettings) -> np.ndarray:
+    """Downscale once (area filter) to the size asked for; never upscale.
+
+    ``preview`` caps at ``limits.preview_megapixels``, ``auto`` at ``auto_max_megapixels``,
+    ``full`` keeps the input size.
+    """
+    height, width = pixels.shape[:2]
+    cap = {"preview": limits.preview_megapixels, "auto": limits.auto_max_megapixels}.get(size)
+    megapixels = width * height / 1e6
+    if cap is None or megapixels <= cap:
+        return pixels
+    factor = (cap / megapixels) ** 0.5
+    target = (max(1, int(width * factor)), max(1, int(height * factor)))
+    return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)
 
 
 def encode_image(pixels: np.ndarray, fmt: OutputFormat, settings: ImageSettings) -> bytes:

@@ -3,11 +3,58 @@
 Shared by every slice that needs a subject mask (cutout, background_replace).
 """
 
+from typing import Annotated, Any
+
 import cv2
 import numpy as np
+from msgspec import Meta
 
-from center_api.kernel.model_store import InputSpec, OutputSpec
+from center_api.core.errors import ValidationError
+from center_api.kernel.model_store import InputSpec, ModelStore, OutputSpec
 from center_api.kernel.sessions import LoadedModel
+
+SEGMENTATION_TASK = "segmentation"
+
+SegmentationModelId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+        description="Segmentation model id from the manifest (`center-api models list`).",
+    ),
+]
+
+
+def check_segmentation_model(store: ModelStore, model_id: str) -> None:
+    """Fail before queueing if ``model_id`` is unknown or not installed.
+
+    Raises:
+        ValidationError: not a segmentation model of the manifest.
+        ModelNotAvailableError: its weights are missing (the message names the pull command).
+    """
+    known = [m for m in store.ids() if store.spec(m).task == SEGMENTATION_TASK]
+    if model_id not in known:
+        raise ValidationError(
+            f"Model {model_id!r} is not a segmentation model this server knows.",
+            details={"model": model_id, "known": known},
+        )
+    store.require(model_id)
+
+
+def foreground_metadata(alpha: np.ndarray) -> dict[str, Any]:
+    """``foreground_found`` and, when found, the subject's box (X-Foreground-* headers)."""
+    box = foreground_box(alpha)
+    if box is None:
+        return {"foreground_found": False}
+    left, top, width, height = box
+    return {
+        "foreground_found": True,
+        "foreground_left": left,
+        "foreground_top": top,
+        "foreground_width": width,
+        "foreground_height": height,
+    }
 
 
 def predict_alpha(model: LoadedModel, rgb: np.ndarray) -> np.ndarray:

@@ -13,17 +13,9 @@ from msgspec import Meta, Struct
 
 from center_api.vision.backgrounds import Fit, GradientKind, Position
 from center_api.vision.presets import ColorPreset, IdPhotoSize, PrintSheet
+from center_api.vision.segmentation import SegmentationModelId
 from center_api.web.sources import OptionsT, image_form
 
-ModelId = Annotated[
-    str,
-    Meta(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[a-z0-9][a-z0-9._-]*$",
-        description="Segmentation model id from the manifest (`center-api models list`).",
-    ),
-]
 Color = Annotated[
     str,
     Meta(
@@ -47,7 +39,7 @@ Millimetres = Annotated[float, Meta(ge=5.0, le=300.0)]
 class ReplaceOptions(Struct, tag_field="mode", forbid_unknown_fields=True, kw_only=True):
     """What every mode shares."""
 
-    model: ModelId = "u2netp"
+    model: SegmentationModelId = "u2netp"
     format: OutputFormat = "png"
     decontaminate: Annotated[
         bool,

@@ -13,20 +13,16 @@ from center_api.core.errors import (
     MultipleSourcesError,
 )
 from center_api.core.settings import Settings
-from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image
+from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image, scale_for_output
 from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.spec import SliceResult
 from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
 from center_api.slices.background_replace.scenes import SceneOptions, scene_backdrop, scene_colors
 from center_api.slices.background_replace.schemas import IdPhotoOptions, ImageOptions, ModeOptions
-from center_api.slices.background_replace.subject import (
-    check_segmentation_model,
-    cut_subject,
-    scale_for_output,
-)
+from center_api.slices.background_replace.subject import cut_subject
 from center_api.vision.colors import RGBA
 from center_api.vision.light import composite
-from center_api.vision.segmentation import foreground_box
+from center_api.vision.segmentation import check_segmentation_model, foreground_metadata
 from center_api.web.remote import fetch_bytes
 from center_api.web.sources import decode_base64_image
 
@@ -61,7 +57,7 @@ class BackgroundReplaceService:
             InputError: either image is not acceptable.
             ServiceOverloadedError: no slot and no room in the wait queue.
         """
-        check_segmentation_model(self._kernel, options.model)
+        check_segmentation_model(self._kernel.store, options.model)
         if isinstance(options, IdPhotoOptions):
             plan = plan_id_photo(options)
             self._kernel.store.require(FACE_MODEL)
@@ -140,22 +136,12 @@ class BackgroundReplaceService:
 def _metadata(
     options: SceneOptions, input_width: int, input_height: int, out: np.ndarray, alpha: np.ndarray
 ) -> dict[str, Any]:
-    box = foreground_box(alpha)
-    metadata: dict[str, Any] = {
+    return {
         "mode": type(options).__struct_config__.tag,
         "width": int(out.shape[1]),
         "height": int(out.shape[0]),
         "input_width": input_width,
         "input_height": input_height,
         "model": options.model,
-        "foreground_found": box is not None,
+        **foreground_metadata(alpha),
     }
-    if box is not None:
-        left, top, width, height = box
-        metadata |= {
-            "foreground_left": left,
-            "foreground_top": top,
-            "foreground_width": width,
-            "foreground_height": height,
-        }
-    return metadata

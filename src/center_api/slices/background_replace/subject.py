@@ -2,17 +2,12 @@
 
 from typing import NamedTuple
 
-import cv2
 import numpy as np
 
-from center_api.core.errors import ValidationError
-from center_api.core.settings import ImageSettings
 from center_api.kernel.kernel import InferenceKernel
 from center_api.vision.edges import edge_band, refine_edge_alpha
 from center_api.vision.matting import clean_mask, estimate_foreground
 from center_api.vision.segmentation import predict_alpha
-
-SEGMENTATION_TASK = "segmentation"
 
 
 class Subject(NamedTuple):
@@ -28,23 +23,6 @@ class Subject(NamedTuple):
     rgb: np.ndarray
     alpha: np.ndarray
     foreground: np.ndarray
-
-
-def check_segmentation_model(kernel: InferenceKernel, model_id: str) -> None:
-    """Fail before queueing if ``model_id`` is unknown or not installed.
-
-    Raises:
-        ValidationError: not a segmentation model of the manifest.
-        ModelNotAvailableError: its weights are missing (the message names the pull command).
-    """
-    store = kernel.store
-    known = [m for m in store.ids() if store.spec(m).task == SEGMENTATION_TASK]
-    if model_id not in known:
-        raise ValidationError(
-            f"Model {model_id!r} is not a segmentation model this server knows.",
-            details={"model": model_id, "known": known},
-        )
-    store.require(model_id)
 
 
 def cut_subject(
@@ -70,15 +48,3 @@ def cut_subject(
         alpha = ((alpha.astype(np.uint16) * pixels[..., 3] + 127) // 255).astype(np.uint8)
     foreground = estimate_foreground(rgb, alpha) if pure else rgb
     return Subject(rgb, alpha, foreground)
-
-
-def scale_for_output(pixels: np.ndarray, size: str, limits: ImageSettings) -> np.ndarray:
-    """Downscale once (area filter) to the size the client asked for; never upscale."""
-    height, width = pixels.shape[:2]
-    cap = {"preview": limits.preview_megapixels, "auto": limits.auto_max_megapixels}.get(size)
-    megapixels = width * height / 1e6
-    if cap is None or megapixels <= cap:
-        return pixels
-    factor = (cap / megapixels) ** 0.5
-    target = (max(1, int(width * factor)), max(1, int(height * factor)))
-    return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)

@@ -4,24 +4,16 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from center_api.vision.segmentation import SegmentationModelId
 from center_api.web.sources import image_form
 
-ModelId = Annotated[
-    str,
-    Meta(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[a-z0-9][a-z0-9._-]*$",
-        description="Segmentation model id from the manifest (`center-api models list`).",
-    ),
-]
 Spec = Annotated[str, Meta(max_length=64, pattern=r"^[0-9.,% px]+$")]
 
 
 class CutoutOptions(Struct, forbid_unknown_fields=True, kw_only=True):
     """Options of one cutout."""
 
-    model: ModelId = "u2netp"
+    model: SegmentationModelId = "u2netp"
     channels: Annotated[
         Literal["rgba", "alpha"],
         Meta(description="rgba: the subject on transparency; alpha: the mask only (grey)."),

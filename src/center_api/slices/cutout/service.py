@@ -1,14 +1,12 @@
 """Cutout: decode → scale → segment → clean → compose → encode, in one inference slot."""
 
 import time
-from typing import Any
 
-import cv2
 import numpy as np
 
-from center_api.core.errors import FormatNeedsBackgroundError, ValidationError
-from center_api.core.settings import ImageSettings, Settings
-from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image
+from center_api.core.errors import FormatNeedsBackgroundError
+from center_api.core.settings import Settings
+from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image, scale_for_output
 from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.spec import SliceResult
 from center_api.slices.cutout.schemas import CutoutOptions
@@ -16,9 +14,12 @@ from center_api.vision.colors import RGBA, parse_color
 from center_api.vision.compositing import cutout_rgba, flatten_on_color
 from center_api.vision.geometry import expand_box, parse_margin, parse_roi
 from center_api.vision.matting import clean_mask, estimate_foreground
-from center_api.vision.segmentation import foreground_box, predict_alpha
-
-SEGMENTATION_TASK = "segmentation"
+from center_api.vision.segmentation import (
+    check_segmentation_model,
+    foreground_box,
+    foreground_metadata,
+    predict_alpha,
+)
 
 
 class CutoutService:
@@ -37,7 +38,7 @@ class CutoutService:
             InputError: the bytes are not an acceptable image.
             ServiceOverloadedError: no slot and no room in the wait queue.
         """
-        self._check_model(options.model)
+        check_segmentation_model(self._kernel.store, options.model)
         background = parse_color(options.bg_color) if options.bg_color else None
         is_opaque = options.channels == "alpha" or (background is not None and background[3] == 255)
         if options.format == "jpg" and not is_opaque:
@@ -49,16 +50,6 @@ class CutoutService:
         return await self._kernel.run(
             lambda: self._segment_now(data, options, background), label="cutout"
         )
-
-    def _check_model(self, model_id: str) -> None:
-        store = self._kernel.store
-        known = [m for m in store.ids() if store.spec(m).task == SEGMENTATION_TASK]
-        if model_id not in known:
-            raise ValidationError(
-                f"Model {model_id!r} is not a segmentation model this server knows.",
-                details={"model": model_id, "known": known},
-            )
-        store.require(model_id)  # fail before queueing, naming the pull command
 
     def _segment_now(
         self, data: bytes, options: CutoutOptions, background: RGBA | None
@@ -85,7 +76,14 @@ class CutoutService:
         if background is not None and options.channels == "rgba":
             out = flatten_on_color(out, background)
         content = encode_image(np.ascontiguousarray(out), options.format, self._images)
-        metadata = _metadata(image.width, image.height, out, box, options.model)
+        metadata = {
+            "width": int(out.shape[1]),
+            "height": int(out.shape[0]),
+            "input_width": image.width,
+            "input_height": image.height,
+            "model": options.model,
+            **foreground_metadata(alpha),
+        }
         metadata["processing_ms"] = round((time.perf_counter() - start) * 1000, 1)
         return SliceResult(
             content=content, media_type=MEDIA_TYPES[options.format], metadata=metadata
@@ -103,41 +101,3 @@ class CutoutService:
         if options.post_process_mask:
             alpha = clean_mask(alpha)
         return alpha
-
-
-def scale_for_output(pixels: np.ndarray, size: str, limits: ImageSettings) -> np.ndarray:
-    """Downscale once (area filter) to the size the client asked for; never upscale."""
-    height, width = pixels.shape[:2]
-    cap = {"preview": limits.preview_megapixels, "auto": limits.auto_max_megapixels}.get(size)
-    megapixels = width * height / 1e6
-    if cap is None or megapixels <= cap:
-        return pixels
-    factor = (cap / megapixels) ** 0.5
-    target = (max(1, int(width * factor)), max(1, int(height * factor)))
-    return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)
-
-
-def _metadata(
-    input_width: int,
-    input_height: int,
-    out: np.ndarray,
-    box: tuple[int, int, int, int] | None,
-    model: str,
-) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "width": int(out.shape[1]),
-        "height": int(out.shape[0]),
-        "input_width": input_width,
-        "input_height": input_height,
-        "model": model,
-        "foreground_found": box is not None,
-    }
-    if box is not None:
-        left, top, width, height = box
-        metadata |= {
-            "foreground_left": left,
-            "foreground_top": top,
-            "foreground_width": width,
-            "foreground_height": height,
-        }
-    return metadata
