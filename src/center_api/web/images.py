@@ -28,10 +28,15 @@ def wants_json(request: Request[Any, Any, Any], media_type: str) -> bool:
     return request.accept.best_match([media_type, JSON], default=media_type) == JSON
 
 
-def image_response(request: Request[Any, Any, Any], result: SliceResult) -> Response[Any]:
-    """Answer with the bytes and X-* metadata headers, or with JSON (base64) if asked for."""
+def image_response(
+    request: Request[Any, Any, Any], result: SliceResult, *, force_json: bool = False
+) -> Response[Any]:
+    """Answer with the bytes and X-* metadata headers, or with JSON (base64) if asked for.
+
+    ``force_json`` answers JSON whatever the Accept header says.
+    """
     headers = metadata_headers(result.metadata)
-    if result.media_type != JSON and wants_json(request, result.media_type):
+    if result.media_type != JSON and (force_json or wants_json(request, result.media_type)):
         body = {
             "success": True,
             "media_type": result.media_type,

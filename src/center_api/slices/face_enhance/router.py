@@ -1,6 +1,5 @@
 """Face enhancement HTTP routes: parse, call the service, answer."""
 
-import base64
 from typing import Annotated, Any
 
 from dishka.integrations.litestar import FromDishka, inject
@@ -8,9 +7,7 @@ from litestar import Request, Response, Router, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from center_api.core.middleware import request_id_of
 from center_api.core.settings import Settings
-from center_api.registry.spec import SliceResult
 from center_api.slices.face_enhance.schemas import (
     DetectForm,
     DetectOptions,
@@ -19,7 +16,7 @@ from center_api.slices.face_enhance.schemas import (
     FaceReport,
 )
 from center_api.slices.face_enhance.service import FaceEnhanceService
-from center_api.web.images import JSON, image_response, metadata_headers
+from center_api.web.images import image_response
 from center_api.web.sources import options_of, read_image_source
 
 
@@ -46,9 +43,7 @@ async def enhance(
     image = await read_image_source(data, settings)
     options = options_of(data, FaceEnhanceOptions)
     result = await service.enhance(image, options)
-    if options.return_faces == "beside":
-        return _image_with_faces(request, result)
-    return image_response(request, result)
+    return image_response(request, result, force_json=options.return_faces == "beside")
 
 
 @post(
@@ -69,18 +64,6 @@ async def detect(
     """Detect the faces of the image."""
     image = await read_image_source(data, settings)
     return await service.detect(image, options_of(data, DetectOptions))
-
-
-def _image_with_faces(request: Request[Any, Any, Any], result: SliceResult) -> Response[Any]:
-    """The JSON answer of `image_response`, whatever the Accept header says."""
-    body = {
-        "success": True,
-        "media_type": result.media_type,
-        "image_b64": base64.b64encode(result.content).decode("ascii"),
-        "metadata": result.metadata,
-        "request_id": request_id_of(request.scope),
-    }
-    return Response(content=body, media_type=JSON, headers=metadata_headers(result.metadata))
 
 
 def build_router() -> Router:
