@@ -213,18 +213,24 @@ def test_a_full_task_queue_answers_503(task_settings, image):
 
 
 def test_callback_url_receives_the_final_status(task_settings, image):
-    received = []
-    with serve_routes({}) as base:
-        # The loopback test server records POSTs through its 404 route; we only need the call.
+    posts: list[tuple[str, bytes]] = []
+    with serve_routes({}, posts) as base:
         allowed = task_settings(fetch={"allow_private_networks": True})
         with TestClient(create_app(allowed)) as client:
             task = submit(client, image, callback_url=f"{base}/hook").json()
             assert wait_for(client, task["id"])["status"] == "COMPLETED"
-            received.append(task["id"])
+            deadline = time.monotonic() + 10
+            while not posts and time.monotonic() < deadline:
+                time.sleep(0.05)
         with TestClient(create_app(task_settings())) as client:
             refused = submit(client, image, callback_url=f"{base}/hook")
             assert_error(refused, 422, "URL_NOT_ALLOWED")
-    assert received
+    assert len(posts) == 1
+    path, body = posts[0]
+    payload = json.loads(body)
+    assert path == "/hook"
+    assert payload["id"] == task["id"] and payload["status"] == "COMPLETED"
+    assert payload["result"] == f"{TASKS}/{task['id']}/result"
 
 
 def test_tasks_write_usage_rows_with_their_task_id(task_settings, image):

@@ -7,10 +7,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def serve_routes(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> Iterator[str]:
-    """Serve ``{path: (status, headers, body)}``; yields the base URL."""
+def serve_routes(
+    routes: dict[str, tuple[int, dict[str, str], bytes]],
+    posts: list[tuple[str, bytes]] | None = None,
+) -> Iterator[str]:
+    """Serve ``{path: (status, headers, body)}`` and record POSTs in ``posts``; yields the URL."""
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if posts is not None:
+                posts.append((self.path, body))
+            self.send_response(204)
+            self.end_headers()
+
         def do_GET(self) -> None:
             status, headers, body = routes.get(self.path, (404, {}, b"not found"))
             self.send_response(status)
