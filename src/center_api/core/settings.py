@@ -30,6 +30,7 @@ SHORT_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "QUEUE_MAX_SIZE": ("inference", "queue_max_size"),
     "LOG_LEVEL": ("logging", "level"),
     "MODEL_STORE_DIR": ("models", "dir"),
+    "AUTH_MODE": ("auth", "mode"),
 }
 
 PositiveInt = Annotated[int, Meta(ge=1)]
@@ -60,6 +61,9 @@ class InferenceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_loaded_sessions: PositiveInt = 4
     retry_after_s: PositiveInt = 2
     warm_up: bool = False
+    # ORT's arena keeps every run's peak activations resident (u2netp: ~450 MB per slot);
+    # off, memory goes back after each run for a few percent of speed.
+    cpu_mem_arena: bool = False
 
 
 class ImageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -131,6 +135,36 @@ class LoggingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     json: bool | None = None
 
 
+class AuthSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Who may call: ``open`` (anyone; loopback use) or ``api_key`` (``X-API-Key`` required)."""
+
+    mode: Literal["open", "api_key"] = "open"
+
+
+class RateLimitSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Requests per minute: per client address in open mode, per key in api_key mode."""
+
+    enabled: bool = True
+    per_address_per_minute: PositiveInt = 600
+    # For keys created without their own ``--rate``.
+    per_key_per_minute: PositiveInt = 600
+
+
+class CorsSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Cross-origin browser access (off unless enabled)."""
+
+    enabled: bool = False
+    allow_origins: list[str] = msgspec.field(default_factory=list)
+    allow_methods: list[str] = msgspec.field(
+        default_factory=lambda: ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
+    )
+    allow_headers: list[str] = msgspec.field(
+        default_factory=lambda: ["X-API-Key", "Authorization", "Content-Type", "X-Request-ID"]
+    )
+    allow_credentials: bool = False
+    max_age: NonNegativeInt = 600
+
+
 class RegistrySettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """Slice discovery: built-ins only, and whether a failed slice stops startup."""
 
@@ -157,6 +191,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     registry: RegistrySettings = msgspec.field(default_factory=RegistrySettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
+    cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
     slices: dict[str, SliceSettings] = msgspec.field(default_factory=dict)
 
 

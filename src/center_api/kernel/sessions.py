@@ -151,6 +151,7 @@ class SessionCache:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only; ORT's warnings are not actionable here
+        options.enable_cpu_mem_arena = self._settings.cpu_mem_arena
         providers = [p for p in self._settings.providers if p in ort.get_available_providers()]
         start = time.perf_counter()
         try:
