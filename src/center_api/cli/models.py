@@ -1,16 +1,17 @@
 """``center-api models list|pull|verify``."""
 
 import sys
-from pathlib import Path
 
 import click
 
 from center_api.core.settings import Settings
 from center_api.kernel.model_store import ModelPullError, ModelStore
+from center_api.registry.loader import store_with_slice_models
 
 
 def _store(settings: Settings) -> ModelStore:
-    return ModelStore.from_directory(Path(settings.models.dir))
+    # The manifest plus the models installed slices (plugins) declare.
+    return store_with_slice_models(settings)
 
 
 @click.group()

@@ -4,13 +4,15 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Literal
 
+import msgspec
 from msgspec import Struct
 
 from center_api.core.logging import get_logger
 from center_api.core.settings import Settings
-from center_api.kernel.model_store import ModelStore, pull_command
+from center_api.kernel.model_store import ModelSpec, ModelStore, pull_command
 from center_api.registry.spec import API_VERSION, ENTRY_POINT_GROUP, Slice
 
 # Listed in code too, so a source checkout without installed metadata still finds them.
@@ -130,6 +132,7 @@ def discover_slices(
             logger.warning("slice.failed", slice=entry.name, reason=entry.error)
         entries.append(entry)
     registry = SliceRegistry(entries)
+    add_slice_models(registry, store)
     if settings.registry.strict:
         registry.check_strict(store)
     return registry
@@ -194,11 +197,9 @@ def validate_slice(obj: object, name: str) -> str | None:
     problems = []
     if obj.name != name:
         problems.append(f"slice name {obj.name!r} differs from its entry point name {name!r}")
-    major = str(getattr(obj, "api_version", "")).split(".")[0]
-    if major != API_VERSION.split(".")[0]:
-        problems.append(
-            f"built for registry API {obj.api_version!r}; this server speaks {API_VERSION!r}"
-        )
+    version_problem = api_version_problem(getattr(obj, "api_version", ""))
+    if version_problem:
+        problems.append(version_problem)
     path = getattr(obj, "path", "")
     if not isinstance(path, str) or not path.startswith("/") or path == "/":
         problems.append("path must be a URL prefix such as '/my-slice'")
@@ -208,7 +209,65 @@ def validate_slice(obj: object, name: str) -> str | None:
     for attr in ("title", "capabilities"):
         if not hasattr(obj, attr):
             problems.append(f"missing {attr}")
+    specs = getattr(obj, "model_specs", ())
+    if not isinstance(specs, tuple | list) or not all(isinstance(s, ModelSpec) for s in specs):
+        problems.append("model_specs must be a tuple of ModelSpec")
     return "; ".join(problems) or None
+
+
+def api_version_problem(version: object) -> str | None:
+    """Why a slice built for registry API ``version`` cannot load here, or None if it can.
+
+    Same major and a minor no newer than the server's: minor versions only add to the contract.
+    """
+    server_major, server_minor = _parse_version(API_VERSION) or (0, 0)
+    parsed = _parse_version(version)
+    if parsed is None:
+        return f"api_version {version!r} is not 'MAJOR.MINOR' (this server speaks {API_VERSION!r})"
+    major, minor = parsed
+    if major != server_major or minor > server_minor:
+        return (
+            f"incompatible registry API: built for registry API {version!r}; this server speaks "
+            f"{API_VERSION!r} and loads slices built for {server_major}.0 to {API_VERSION}; "
+            "install a release of the plugin made for this server"
+        )
+    return None
+
+
+def _parse_version(version: object) -> tuple[int, int] | None:
+    parts = str(version).split(".")
+    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def add_slice_models(registry: SliceRegistry, store: ModelStore) -> None:
+    """Add the ``model_specs`` of every loaded slice (enabled or not) to ``store``.
+
+    Switched-off slices count too, so an admin can pull a plugin's weights before enabling it.
+    A spec whose id the manifest already has is ignored (the manifest wins) with a warning.
+    """
+    known = set(store.ids())
+    for entry in registry.entries:
+        if entry.slice is None or entry.error is not None:
+            continue
+        for spec in entry.slice.model_specs:
+            if spec.id in known:
+                logger.warning("slice.model_ignored", slice=entry.name, model=spec.id)
+        store.add(entry.slice.model_specs)
+        known.update(spec.id for spec in entry.slice.model_specs)
+
+
+def store_with_slice_models(
+    settings: Settings, source: EntryPointSource | None = None
+) -> ModelStore:
+    """The model store of ``settings`` plus the models installed slices declare (for the CLI)."""
+    store = ModelStore.from_directory(Path(settings.models.dir))
+    lenient = msgspec.structs.replace(
+        settings, registry=msgspec.structs.replace(settings.registry, strict=False)
+    )
+    discover_slices(lenient, store, source)
+    return store
 
 
 def _builtin_version() -> str | None:

@@ -2,7 +2,12 @@
 
 A slice is a module-level object, named by an entry point in the ``center_api.slices`` group,
 that subclasses `Slice`. The registry reads its declarations, mounts ``build_router()`` under
-``/api/v1``, adds ``providers()`` to the container, and calls ``run()`` from the task runner.
+``/api/v1``, adds ``providers()`` to the container, adds ``model_specs`` to the model store, and
+calls ``run()`` from the task runner.
+
+Versioning: a slice built for ``X.Y`` loads on a server speaking ``X.Z`` with ``Z >= Y``
+(minor versions only add); another major version is refused with a ``failed`` status.
+1.1 added ``model_specs`` (a slice's own manifest entries) and the `center_api.sdk` facade.
 """
 
 from abc import ABC, abstractmethod
@@ -13,7 +18,9 @@ from dishka import AsyncContainer, Provider
 from litestar import Router
 from msgspec import Struct
 
-API_VERSION = "1.0"
+from center_api.kernel.model_store import ModelSpec
+
+API_VERSION = "1.1"
 ENTRY_POINT_GROUP = "center_api.slices"
 
 Produces = Literal["image", "mask", "json"]
@@ -47,7 +54,8 @@ class Slice(ABC):
 
     Class attributes to set: ``name`` (unique, snake_case), ``title``, ``description``,
     ``path`` (URL prefix under ``/api/v1``, e.g. ``"/cutout"``), ``options_type`` (a msgspec
-    Struct), ``models``, ``capabilities``; ``api_version`` stays at the version you built for.
+    Struct), ``models``, ``model_specs``, ``capabilities``; ``api_version`` stays at the
+    version you built for.
     """
 
     name: ClassVar[str]
@@ -57,6 +65,10 @@ class Slice(ABC):
     api_version: ClassVar[str] = API_VERSION
     options_type: ClassVar[type[Struct]]
     models: ClassVar[tuple[ModelRequirement, ...]] = ()
+    # Manifest entries the slice brings itself (a plugin's weights; same fields as
+    # model_store/manifest.toml). The registry adds them to the model store, so
+    # `center-api models pull <id>` knows them; ids already in the manifest win.
+    model_specs: ClassVar[tuple[ModelSpec, ...]] = ()
     capabilities: ClassVar[Capabilities]
 
     @abstractmethod

@@ -1,0 +1,134 @@
+"""The public contract for slices: the one import a plugin needs.
+
+Everything a third-party slice uses comes from here, so internal modules can move without
+breaking plugins. The contract is versioned by `API_VERSION` (``MAJOR.MINOR``): set your
+slice's ``api_version`` to the version you built against (the default does that); a server
+loads it when the major matches and its own minor is the same or newer.
+
+Example::
+
+    from center_api import sdk
+
+    class MySlice(sdk.Slice):
+        name = "my_slice"
+        ...
+
+See ``docs/plugins.md`` for a full, minimal plugin.
+"""
+
+from typing import Any
+
+from dishka import AsyncContainer, Provider, Scope, provide
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, Response, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from msgspec import Meta, Struct
+
+from center_api.core.errors import (
+    AppException,
+    FeatureDisabledError,
+    InputError,
+    InvalidImageError,
+    ModelLoadError,
+    ModelNotAvailableError,
+    ResourceNotFoundError,
+    ServiceOverloadedError,
+    ValidationError,
+)
+from center_api.core.settings import ImageSettings, Settings
+from center_api.kernel.imaging import (
+    MEDIA_TYPES,
+    DecodedImage,
+    OutputFormat,
+    decode_image,
+    encode_image,
+    scale_for_output,
+)
+from center_api.kernel.kernel import InferenceKernel
+from center_api.kernel.model_store import (
+    InputSpec,
+    ModelSpec,
+    ModelStore,
+    OutputSpec,
+    Source,
+    load_manifest,
+    pull_command,
+)
+from center_api.kernel.sessions import LoadedModel
+from center_api.registry.spec import (
+    API_VERSION,
+    ENTRY_POINT_GROUP,
+    Capabilities,
+    ModelRequirement,
+    Produces,
+    Slice,
+    SliceResult,
+)
+from center_api.sdk import vision
+from center_api.web.images import image_response, metadata_headers, wants_json
+from center_api.web.sources import image_form, options_of, read_image_source
+
+# Use as ``data: Annotated[MyForm, sdk.MULTIPART]`` in a route handler.
+MULTIPART: Any = Body(media_type=RequestEncodingType.MULTI_PART)
+JSON_MEDIA_TYPE = "application/json"
+
+__all__ = [
+    "API_VERSION",
+    "ENTRY_POINT_GROUP",
+    "JSON_MEDIA_TYPE",
+    "MEDIA_TYPES",
+    "MULTIPART",
+    "AppException",
+    "AsyncContainer",
+    "Body",
+    "Capabilities",
+    "DecodedImage",
+    "FeatureDisabledError",
+    "FromDishka",
+    "ImageSettings",
+    "InferenceKernel",
+    "InputError",
+    "InputSpec",
+    "InvalidImageError",
+    "LoadedModel",
+    "Meta",
+    "ModelLoadError",
+    "ModelNotAvailableError",
+    "ModelRequirement",
+    "ModelSpec",
+    "ModelStore",
+    "OutputFormat",
+    "OutputSpec",
+    "Produces",
+    "Provider",
+    "Request",
+    "RequestEncodingType",
+    "ResourceNotFoundError",
+    "Response",
+    "Router",
+    "Scope",
+    "ServiceOverloadedError",
+    "Settings",
+    "Slice",
+    "SliceResult",
+    "Source",
+    "Struct",
+    "ValidationError",
+    "decode_image",
+    "encode_image",
+    "get",
+    "image_form",
+    "image_response",
+    "inject",
+    "load_manifest",
+    "metadata_headers",
+    "options_of",
+    "post",
+    "provide",
+    "pull_command",
+    "read_image_source",
+    "scale_for_output",
+    "vision",
+    "wants_json",
+]
