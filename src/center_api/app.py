@@ -14,6 +14,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlche
 from dishka import STRICT_VALIDATION, AsyncContainer, Provider, make_async_container
 from dishka.integrations.litestar import LitestarProvider, setup_dishka
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
@@ -24,7 +25,10 @@ from center_api.core.error_handlers import exception_handlers
 from center_api.core.logging import configure_logging, get_logger
 from center_api.core.metrics import Metrics
 from center_api.core.middleware import RequestContextMiddleware
-from center_api.core.settings import Settings, load_settings
+from center_api.core.rate_limit import MemoryRateLimitStore, RateLimiter
+from center_api.core.security_gate import SecurityGate, warn_if_exposed
+from center_api.core.security_keys import ApiKeyStore
+from center_api.core.settings import CorsSettings, Settings, load_settings
 from center_api.db.config import build_db_config
 from center_api.db.provider import DatabaseProvider
 from center_api.kernel.kernel import InferenceKernel
@@ -116,16 +120,41 @@ def create_app(
         # Tasks, then usage (its final flush needs the database, which the plugin closes last).
         on_shutdown=[partial(_stop_tasks, container), runtime.usage.close, container.close],
         request_max_body_size=settings.server.max_request_bytes,
+        cors_config=_cors_config(settings.cors),
         logging_config=None,
         debug=settings.server.debug,
     )
     setup_dishka(container, app)
-    app.asgi_handler = RequestContextMiddleware(
+    usage_observer = UsageObserver(runtime.registry, runtime.usage)
+    gate = SecurityGate(
         app.asgi_handler,
-        runtime.metrics,
-        observers=[UsageObserver(runtime.registry, runtime.usage)],
+        settings,
+        ApiKeyStore(runtime.db_config),
+        RateLimiter(MemoryRateLimitStore()),
+        is_metered=lambda path: usage_observer.tool_of(path) is not None,
     )
+    app.asgi_handler = RequestContextMiddleware(gate, runtime.metrics, observers=[usage_observer])
     return app
+
+
+def _cors_config(cors: CorsSettings) -> CORSConfig | None:
+    """Litestar's CORS from ``[cors]``; None (no CORS headers at all) unless enabled."""
+    if not cors.enabled:
+        return None
+    return CORSConfig(
+        allow_origins=cors.allow_origins,
+        allow_methods=cors.allow_methods,  # type: ignore[arg-type]
+        allow_headers=cors.allow_headers,
+        allow_credentials=cors.allow_credentials,
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
+        max_age=cors.max_age,
+    )
 
 
 def _api_router(registry: SliceRegistry) -> Router:
@@ -153,6 +182,7 @@ def _openapi_config() -> OpenAPIConfig:
 async def _start(container: AsyncContainer, runtime: Runtime) -> None:
     registry, settings = runtime.registry, runtime.settings
     runtime.usage.start()
+    warn_if_exposed(settings)
     kernel = await container.get(InferenceKernel)
     for entry in registry.entries:
         status, reason = entry.status(kernel.store)

@@ -1,5 +1,6 @@
 """The ``center-api`` command: serve, models, plugins, and one-shot image commands."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import click
 
 from center_api.cli.db import db
 from center_api.cli.images import cutout
+from center_api.cli.keys import keys
 from center_api.cli.models import models
 from center_api.cli.plugins import plugins
 from center_api.core.settings import Settings, SettingsError, load_settings
@@ -39,6 +41,8 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     """Apply pending migrations (unless switched off), then serve the HTTP API with uvicorn."""
     import uvicorn  # noqa: PLC0415 - only this command needs it
 
+    if host:  # the app factory reads settings again; it must see the address it is bound to
+        os.environ["HOST"] = host
     if settings.database.migrate_on_start:
         migrate.upgrade(settings.database.url)
     uvicorn.run(
@@ -54,6 +58,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
 
 
 cli.add_command(db)
+cli.add_command(keys)
 cli.add_command(models)
 cli.add_command(plugins)
 cli.add_command(cutout)

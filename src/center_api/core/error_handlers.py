@@ -70,11 +70,18 @@ def handle_unexpected_exception(request: Request[Any, Any, Any], exc: Exception)
     return error_response(request, errors.AppException("Internal server error."))
 
 
+def handle_undecodable_form(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A form field that is not valid text (Litestar's multipart parser raises this)."""
+    logger.info("request.rejected", code=errors.BadRequestError.code, reason=str(exc)[:200])
+    return error_response(request, errors.BadRequestError("A form field is not valid UTF-8 text."))
+
+
 def exception_handlers() -> ExceptionHandlersMap:
     """Return the handler map registered on the app."""
     return {
         errors.AppException: handle_app_exception,
         HTTPException: handle_http_exception,
+        UnicodeDecodeError: handle_undecodable_form,
         Exception: handle_unexpected_exception,
     }
 

@@ -187,6 +187,13 @@ class TargetSizeUnreachableError(ValidationError):
     status_code = 422
 
 
+class RateLimitedError(ApplicationError):
+    """Too many requests in the current window; ``Retry-After`` says when to try again."""
+
+    code = "RATE_LIMITED"
+    status_code = 429
+
+
 # --- infrastructure -----------------------------------------------------------------------------
 class InfrastructureError(AppException):
     """Something this server depends on is missing or failing."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from center_api.core.security_redaction import redact_secrets
 from center_api.core.settings import LoggingSettings
 
 _SHARED_PROCESSORS: list[Any] = [
@@ -16,6 +17,7 @@ _SHARED_PROCESSORS: list[Any] = [
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+    redact_secrets,
 ]
 
 
@@ -43,6 +45,7 @@ def configure_logging(settings: LoggingSettings) -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if use_json else _identity,
+            redact_secrets,  # again: formatted tracebacks can quote headers
             renderer,
         ],
     )

@@ -36,7 +36,7 @@ class BatchForm(TaskSubmitOptions, kw_only=True, forbid_unknown_fields=True):
 def _submission(form: TaskSubmitOptions, images: list[bytes]) -> Submission:
     try:
         options = msgspec.json.decode(form.options or "{}")
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # deep nesting exhausts the decoder
         raise ValidationError(
             "options must be a JSON object.", details={"field": "options"}
         ) from exc
@@ -52,6 +52,15 @@ def _submission(form: TaskSubmitOptions, images: list[bytes]) -> Submission:
         callback_url=form.callback_url,
         caller=facts.caller if facts else "anonymous",
     )
+
+
+def _base64_list(text: str) -> list[str]:
+    try:
+        return msgspec.json.decode(text, type=list[str])
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise ValidationError(
+            "images_b64 must be a JSON list of base64 strings.", details={"field": "images_b64"}
+        ) from exc
 
 
 async def _view(service: TaskService, task_id: str) -> TaskView:
@@ -87,7 +96,7 @@ async def submit_batch(
     limit, max_bytes = settings.tasks.max_batch, settings.images.max_bytes
     images = [await upload.read(max_bytes + 1) for upload in data.files]
     if data.images_b64:
-        texts = msgspec.json.decode(data.images_b64, type=list[str])
+        texts = _base64_list(data.images_b64)
         images += [decode_base64_image(text, max_bytes) for text in texts]
     if not images:
         raise MissingSourceError("A batch needs images: repeat the `files` field.")

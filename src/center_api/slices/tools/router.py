@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.routes import HTTPRoute
 
 from center_api.core.errors import ResourceNotFoundError
+from center_api.core.security import require_admin
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceRegistry
 from center_api.slices.tools.catalog import build_catalog
@@ -44,7 +45,7 @@ async def list_tools(
     return ToolList(tools=build_catalog(registry, store, _routes(request)))
 
 
-@get("/usage", summary="Usage records")
+@get("/usage", summary="Usage records (admin)", guards=[require_admin])
 @inject
 async def list_usage(  # noqa: PLR0913, PLR0917 - one argument per query parameter
     service: FromDishka[UsageService],
@@ -69,7 +70,7 @@ async def list_usage(  # noqa: PLR0913, PLR0917 - one argument per query paramet
     return await service.list_usage(query)
 
 
-@get("/stats", summary="Usage statistics per tool")
+@get("/stats", summary="Usage statistics per tool (admin)", guards=[require_admin])
 @inject
 async def usage_stats(
     service: FromDishka[UsageService],

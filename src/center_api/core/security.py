@@ -1,0 +1,110 @@
+"""API keys as credentials: format, hashing, the caller of a request, the admin guard.
+
+A key is ``ck_<prefix>_<secret>``: the prefix is public and finds the row; only the SHA-256 of
+the secret is stored and it is compared in constant time. The secret has 256 bits of entropy,
+so a fast hash is enough (a slow KDF protects guessable passwords, not random tokens).
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.types import Scope
+
+KEY_SCHEME = "ck"
+ROLES = ("admin", "user")
+_KEY_PATTERN = re.compile(r"^ck_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,128})$")
+_PRINCIPAL_STATE = "principal"
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A freshly minted key: the full token (shown once), its prefix and the secret's hash."""
+
+    token: str
+    prefix: str
+    secret_hash: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key (``key_id``, ``role``) or, in open mode, an anonymous address."""
+
+    key_id: str | None
+    role: str
+    rate_per_minute: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller may read usage and statistics."""
+        return self.role == "admin"
+
+
+OPEN_PRINCIPAL = Principal(key_id=None, role="admin")
+
+
+def mint_key() -> NewKey:
+    """Create a random key."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return NewKey(f"{KEY_SCHEME}_{prefix}_{secret}", prefix, hash_secret(secret))
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of the secret, hex."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_key(token: str) -> tuple[str, str] | None:
+    """``(prefix, secret)`` of a well-formed key, else None."""
+    match = _KEY_PATTERN.match(token)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    """Compare the presented secret with the stored hash in constant time."""
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def presented_key(scope: Scope) -> str | None:
+    """The key a request presents: ``X-API-Key``, or ``Authorization: Bearer`` as an alias."""
+    bearer = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-api-key":
+            return value.decode("latin-1").strip()
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                bearer = token.strip()
+    return bearer
+
+
+def set_principal(scope: Scope, principal: Principal) -> None:
+    """Attach the caller to the request's state."""
+    scope.setdefault("state", {})[_PRINCIPAL_STATE] = principal
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    """The caller the security layer attached, if any."""
+    value = (scope.get("state") or {}).get(_PRINCIPAL_STATE)
+    return value if isinstance(value, Principal) else None
+
+
+def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Litestar guard: only admin keys (or anyone, in open mode) pass.
+
+    Raises:
+        NotAuthorizedException: no caller was established (mapped to 401 AUTHENTICATION_ERROR).
+        PermissionDeniedException: the key's role is not admin (403 AUTHORIZATION_ERROR).
+    """
+    principal = principal_of(connection.scope)
+    if principal is None:
+        raise NotAuthorizedException("An API key is required.")
+    if not principal.is_admin:
+        raise PermissionDeniedException("This endpoint needs an admin key.")
