@@ -14,6 +14,7 @@ from center_api.app import create_app
 from center_api.core.settings import Settings, settings_from_mapping
 from center_api.db import migrate
 from center_api.kernel.model_store import ModelStore
+from center_api.testing.apps import deep_merge
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO_ROOT / "model_store"
@@ -36,17 +37,6 @@ def shared_dir() -> Path:
     if not (SHARED_DIR / "testdata").is_dir():
         pytest.skip(SHARED_MISSING)
     return SHARED_DIR
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Merge nested dicts (extra wins)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,7 @@ def kit_settings(
         "logging": {"json": True},
         "slices": {name: {"enabled": True} for name in enable},
     }
-    return settings_from_mapping(_merge(base, dict(extra or {})))
+    return settings_from_mapping(deep_merge(base, dict(extra or {})))
 
 
 @contextmanager
@@ -96,11 +96,12 @@ def sample_png(size: tuple[int, int] = (320, 240)) -> bytes:
     return bytes(encoded.tobytes())
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Merge nested dicts (``extra`` wins), as settings sections are merged."""
     merged = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
