@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from center_api.core.errors import ResourceNotFoundError, ValidationError
 from center_api.db.models import ProcessingTask
 from center_api.tasks.domain import ALLOWED_FROM, TaskStatus
+from center_api.web.paging import MAX_LIMIT, MAX_OFFSET
 
 
 def parse_task_id(task_id: str) -> UUID:
@@ -116,5 +117,5 @@ class TaskStore:
 
 def validate_page(limit: int, offset: int) -> None:
     """Reject nonsense paging before it reaches the database."""
-    if not (1 <= limit <= 500 and offset >= 0):
-        raise ValidationError("limit must be 1..500 and offset >= 0.")
+    if not (1 <= limit <= MAX_LIMIT and 0 <= offset <= MAX_OFFSET):
+        raise ValidationError(f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET}.")

@@ -22,6 +22,7 @@ from center_api.slices.tools.schemas import (
     UsageQuery,
 )
 from center_api.slices.tools.service import UsageService
+from center_api.web.paging import MAX_OFFSET
 
 _HIDDEN_METHODS = {"OPTIONS", "HEAD"}
 
@@ -55,7 +56,7 @@ async def list_usage(  # noqa: PLR0913, PLR0917 - one argument per query paramet
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> UsagePage:
     """Recorded slice calls, newest first, filtered and paginated."""
     query = UsageQuery(
