@@ -20,6 +20,7 @@ from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
 from center_api.tasks.service import Submission, TaskService
 from center_api.tasks.store import validate_page
+from center_api.web.paging import MAX_OFFSET
 from center_api.web.sources import decode_base64_image, image_form, options_of, read_image_source
 
 TaskForm = image_form(TaskSubmitOptions, "TaskForm")
@@ -115,7 +116,7 @@ async def list_tasks(
     status: FromQuery[str | None] = None,
     tool: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TaskPage:
     """Tasks, newest first, filtered by status and tool."""
     validate_page(limit, offset)
