@@ -4,6 +4,8 @@ Nothing heavy happens here (the Litestar CLI calls the factory for every command
 on first use, or at startup when ``inference.warm_up`` is on.
 """
 
+import asyncio
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +30,7 @@ from center_api.core.middleware import RequestContextMiddleware
 from center_api.core.rate_limit import MemoryRateLimitStore, RateLimiter
 from center_api.core.security_gate import SecurityGate, warn_if_exposed
 from center_api.core.security_keys import ApiKeyStore
-from center_api.core.settings import CorsSettings, Settings, load_settings
+from center_api.core.settings import CorsSettings, Settings, SettingsError, load_settings
 from center_api.db.config import build_db_config
 from center_api.db.provider import DatabaseProvider
 from center_api.kernel.kernel import InferenceKernel
@@ -197,3 +199,32 @@ async def _start(container: AsyncContainer, runtime: Runtime) -> None:
         queue_max_size=settings.inference.queue_max_size,
         intra_op_threads=kernel.sessions.threads,
     )
+
+
+async def run_worker(settings: Settings) -> None:
+    """The ``worker`` role: run queued tasks without serving HTTP, until SIGINT/SIGTERM.
+
+    Raises:
+        SettingsError: When ``[queue] url`` is empty (nothing else could feed this worker).
+    """
+    if not settings.queue.url:
+        raise SettingsError("the worker role needs a shared queue: set [queue] url / QUEUE_URL")
+    configure_logging(settings.logging)
+    runtime = build_runtime(settings)
+    container = build_container(runtime)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    runtime.usage.start()
+    service = await container.get(TaskService)
+    try:
+        await service.start()
+        logger.info("worker.started", slots=settings.tasks.workers, queue=settings.queue.name)
+        await stopping.wait()
+    finally:
+        await service.stop()
+        await runtime.usage.close()
+        await container.close()
+        await runtime.db_config.get_engine().dispose()
+        logger.info("worker.stopped")

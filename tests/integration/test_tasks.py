@@ -1,9 +1,13 @@
 """The task API through the real app, the real kernel and u2netp."""
 
+import asyncio
 import io
 import json
+import os
+import socket
 import threading
 import time
+import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -14,10 +18,11 @@ from litestar.testing import TestClient
 from center_api.app import create_app
 from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.service import TaskService
-from tests.conftest import assert_error, encode_png, subject_on_background
+from tests.conftest import assert_error, deep_merge, encode_png, subject_on_background
 from tests.support.http_server import serve_routes
 
 TASKS = "/api/v1/tasks"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -25,14 +30,46 @@ def image() -> bytes:
     return encode_png(subject_on_background((240, 180))[0])
 
 
+@pytest.fixture(params=["local", "saq"])
+def queue_settings(request):
+    """The same tests against both queue adapters; saq gets a fresh, purged queue name."""
+    if request.param == "local":
+        yield {"url": ""}
+        return
+    if not redis_is_up():
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {REDIS_URL} (CI is set)")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    queue = {"url": REDIS_URL, "name": f"test-{uuid.uuid4().hex[:12]}"}
+    yield queue
+    asyncio.run(purge(queue))
+
+
+def redis_is_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+async def purge(queue: dict) -> None:
+    from center_api.tasks.queue.saq import SaqTaskQueue
+
+    adapter = SaqTaskQueue(queue["url"], queue["name"], workers=1)
+    await adapter.purge()
+    await adapter.stop()
+
+
 @pytest.fixture
-def task_settings(make_settings, tmp_path):
+def task_settings(make_settings, tmp_path, queue_settings):
     def build(**sections):
         base = {
             "tasks": {"results_dir": str(tmp_path / "results"), "workers": 1},
             "inference": {"max_concurrent": 1},
+            "queue": queue_settings,
         }
-        return make_settings(**{**base, **sections})
+        return make_settings(**deep_merge(base, sections))
 
     return build
 
@@ -243,3 +280,20 @@ def test_tasks_write_usage_rows_with_their_task_id(task_settings, image):
         assert [r["task_id"] for r in rows if r["task_id"]] == [task["id"]]
         stats = client.get("/api/v1/stats").json()
         assert stats["tasks_by_status"]["COMPLETED"] == 1 and "u2netp" in stats["loaded_models"]
+
+
+def test_an_api_role_only_enqueues_and_another_process_runs_the_task(
+    task_settings, queue_settings, image
+):
+    if not queue_settings["url"]:
+        pytest.skip("roles need a shared queue (saq)")
+    api = create_app(task_settings(server={"role": "api"}))
+    worker = create_app(task_settings(server={"role": "worker"}))
+    with TestClient(api) as client:
+        task = submit(client, image).json()
+        time.sleep(1.0)
+        assert client.get(f"{TASKS}/{task['id']}").json()["status"] == "PENDING"
+        assert client.get("/api/v1/stats").json()["queue_depth"] >= 1
+        with TestClient(worker):  # same database and queue, as on another machine
+            assert wait_for(client, task["id"])["status"] == "COMPLETED"
+        assert client.get(f"{TASKS}/{task['id']}/result").content[:4] == b"\x89PNG"

@@ -1,10 +1,12 @@
 """The ``center-api`` command: serve, models, plugins, and one-shot image commands."""
 
+import asyncio
 import os
 import sys
 from pathlib import Path
 
 import click
+import msgspec
 
 from center_api.cli.db import db
 from center_api.cli.images import cutout
@@ -36,15 +38,38 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 @click.option("--host", default=None, help="Bind address (default: server.host / HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: server.port / PORT).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: WORKERS).")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "worker"]),
+    default=None,
+    help="all: HTTP and tasks; api: HTTP, enqueue only; worker: tasks, no HTTP "
+    "(api/worker need QUEUE_URL). Default: server.role, else all.",
+)
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
-    """Apply pending migrations (unless switched off), then serve the HTTP API with uvicorn."""
+def serve(
+    settings: Settings, host: str | None, port: int | None, workers: int | None, role: str | None
+) -> None:
+    """Apply pending migrations (unless switched off), then serve the HTTP API with uvicorn.
+
+    With ``--role worker`` no HTTP is served: the process only runs queued tasks.
+    """
     import uvicorn  # noqa: PLC0415 - only this command needs it
 
+    role = role or settings.server.role
+    if role != "all" and not settings.queue.url:
+        click.echo(f"error: --role {role} needs a shared queue: set QUEUE_URL", err=True)
+        sys.exit(2)
+    os.environ["CENTER_API__SERVER__ROLE"] = role  # the app factory reads settings again
     if host:  # the app factory reads settings again; it must see the address it is bound to
         os.environ["HOST"] = host
     if settings.database.migrate_on_start:
         migrate.upgrade(settings.database.url)
+    if role == "worker":
+        from center_api.app import run_worker  # noqa: PLC0415 - heavy import, this path only
+
+        server = msgspec.structs.replace(settings.server, role="worker")
+        asyncio.run(run_worker(msgspec.structs.replace(settings, server=server)))
+        return
     uvicorn.run(
         "center_api.app:create_app",
         factory=True,

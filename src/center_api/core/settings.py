@@ -31,6 +31,7 @@ SHORT_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "LOG_LEVEL": ("logging", "level"),
     "MODEL_STORE_DIR": ("models", "dir"),
     "AUTH_MODE": ("auth", "mode"),
+    "QUEUE_URL": ("queue", "url"),
 }
 
 PositiveInt = Annotated[int, Meta(ge=1)]
@@ -46,6 +47,8 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     workers: PositiveInt = 1
     max_request_bytes: PositiveInt = 30 * 1024 * 1024
     debug: bool = False
+    # all: HTTP + task workers; api: HTTP, enqueues only; worker: runs tasks, no HTTP.
+    role: Literal["all", "api", "worker"] = "all"
 
 
 class InferenceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -121,6 +124,15 @@ class TaskSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     results_dir: str = "./data/results"
 
 
+class QueueSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where tasks wait: in-process (empty url, one node) or SAQ on Redis (many nodes)."""
+
+    # Empty (or unset: QUEUE_URL= reads as null) means in-process; redis://… means SAQ.
+    url: str | None = ""
+    # Prefix of the SAQ queue names; deployments sharing one Redis need different names.
+    name: str = "center-api"
+
+
 class UsageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """Usage records: written in batches off the response path."""
 
@@ -189,6 +201,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
+    queue: QueueSettings = msgspec.field(default_factory=QueueSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     registry: RegistrySettings = msgspec.field(default_factory=RegistrySettings)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)

@@ -10,6 +10,7 @@ from center_api.core.settings import Settings
 from center_api.registry.loader import SliceRegistry
 from center_api.tasks.events import TaskEvents
 from center_api.tasks.queue.local import LocalTaskQueue
+from center_api.tasks.queue.port import TaskQueue
 from center_api.tasks.results import LocalResultStore
 from center_api.tasks.runner import RunnerContext, TaskRunner
 from center_api.tasks.service import TaskService
@@ -34,7 +35,7 @@ class TaskProvider(Provider):
         """The task service; `start()` is called by the app at startup."""
         store = TaskStore(db)
         results = LocalResultStore(Path(settings.tasks.results_dir))
-        queue = LocalTaskQueue(workers=settings.tasks.workers)
+        queue = build_queue(settings)
         events = TaskEvents()
         context = RunnerContext(
             settings=settings.tasks, fetch=settings.fetch, events=events, usage=usage
@@ -43,3 +44,12 @@ class TaskProvider(Provider):
         service = TaskService(store, results, queue, runner, registry, settings, events)
         yield service
         await service.stop()
+
+
+def build_queue(settings: Settings) -> TaskQueue:
+    """The queue adapter ``[queue] url`` names: empty = in-process, ``redis://`` = SAQ."""
+    if not settings.queue.url:
+        return LocalTaskQueue(workers=settings.tasks.workers)
+    from center_api.tasks.queue.saq import SaqTaskQueue  # noqa: PLC0415 - optional extra
+
+    return SaqTaskQueue(settings.queue.url, settings.queue.name, settings.tasks.workers)

@@ -37,6 +37,8 @@ from center_api.web.remote import check_url
 logger = get_logger("center_api.tasks")
 EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
 SWEEP_INTERVAL_S = 300.0
+# A shared-queue PROCESSING row older than its timeout plus this is a crashed worker's.
+STALE_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,11 @@ class TaskService:
     async def start(self) -> None:
         """Start delivering work and recover what a crash left behind.
 
-        Recovery retries while the database is unreachable, so the server still starts.
+        Recovery retries while the database is unreachable, so the server still starts. The
+        ``api`` role enqueues only: other processes (``worker`` role) consume the shared queue.
         """
-        await self.queue.start(self.runner.handle)
+        if self._settings.server.role != "api":
+            await self.queue.start(self.runner.handle)
         self._sweeper = asyncio.get_running_loop().create_task(self._maintain())
 
     async def _maintain(self) -> None:
@@ -98,9 +102,17 @@ class TaskService:
                 await self._sweeper
         await self.queue.stop()
 
-    async def recover(self) -> None:
-        """PROCESSING rows (a crash) are requeued or failed; PENDING rows are requeued."""
-        rows = await self.store.ids_with_status([TaskStatus.PROCESSING, TaskStatus.PENDING])
+    async def recover(self, *, stale_only: bool = False) -> None:
+        """PROCESSING rows (a crash) are requeued or failed; PENDING rows are requeued.
+
+        On a shared queue a PROCESSING row may be running in another process: only rows past
+        their timeout plus a grace period count as crashed. ``stale_only`` (the periodic
+        sweep) leaves PENDING rows alone, since their jobs are still in the queue.
+        """
+        wanted = (
+            [TaskStatus.PROCESSING] if stale_only else [TaskStatus.PROCESSING, TaskStatus.PENDING]
+        )
+        rows = [t for t in await self.store.ids_with_status(wanted) if not self._is_alive(t)]
         for task in rows:
             task_id = str(task.id)
             if task.status == TaskStatus.PROCESSING and task.attempts >= task.max_attempts:
@@ -117,6 +129,15 @@ class TaskService:
             await self.queue.enqueue(task_id, task.priority)
         if rows:
             logger.info("tasks.recovered", count=len(rows))
+
+    def _is_alive(self, task: ProcessingTask) -> bool:
+        """A PROCESSING row another process may still be running (shared queues only)."""
+        if not self.queue.is_shared or task.status != TaskStatus.PROCESSING:
+            return False
+        if task.started_at is None:
+            return False
+        limit = (task.timeout_s or self._settings.tasks.default_timeout_s) + STALE_GRACE_S
+        return datetime.now(UTC) - task.started_at < timedelta(seconds=limit)
 
     # --- submission ------------------------------------------------------------------------
     async def submit(self, submission: Submission) -> ProcessingTask:
@@ -298,6 +319,9 @@ class TaskService:
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
+            if self.queue.is_shared:  # another machine's worker may have died meanwhile
+                with contextlib.suppress(SQLAlchemyError, RepositoryError, OSError):
+                    await self.recover(stale_only=True)
             removed = await self.results.sweep(self._settings.tasks.result_ttl_s)
             if removed:
                 logger.info("tasks.results_expired", files=removed)

@@ -13,6 +13,8 @@ logger = get_logger("center_api.tasks.queue")
 class LocalTaskQueue:
     """Higher priority first, FIFO within a priority; ``workers`` handlers run at once."""
 
+    is_shared = False
+
     def __init__(self, workers: int) -> None:
         """Create an idle queue; `start` launches the workers inside the running loop."""
         self._workers = workers

@@ -7,7 +7,13 @@ TaskHandler = Callable[[str], Coroutine[Any, Any, None]]
 
 
 class TaskQueue(Protocol):
-    """Delivers task ids to the handler, higher priority first, FIFO within a priority."""
+    """Delivers task ids to the handler, higher priority first, FIFO within a priority.
+
+    ``is_shared`` is true when other processes consume the same queue: a PROCESSING row may
+    then be alive elsewhere, so recovery only takes back rows that are clearly stale.
+    """
+
+    is_shared: bool
 
     async def enqueue(self, task_id: str, priority: int, delay_s: float = 0.0) -> None:
         """Schedule ``task_id`` (after ``delay_s``, for retries)."""
