@@ -32,6 +32,7 @@ SHORT_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "MODEL_STORE_DIR": ("models", "dir"),
     "AUTH_MODE": ("auth", "mode"),
     "QUEUE_URL": ("queue", "url"),
+    "STORAGE_URL": ("storage", "url"),
 }
 
 PositiveInt = Annotated[int, Meta(ge=1)]
@@ -133,6 +134,15 @@ class QueueSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     name: str = "center-api"
 
 
+class StorageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where task inputs and results live: a local directory or an S3-compatible bucket."""
+
+    # Empty (or unset) = the directory ``tasks.results_dir``; s3://bucket?endpoint=…&region=…
+    # = S3 (needs the scale extra; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+    # or the query's access_key_id/secret_access_key).
+    url: Annotated[str, Meta(pattern=r"^(s3://.+)?$")] | None = ""
+
+
 class UsageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """Usage records: written in batches off the response path."""
 
@@ -202,6 +212,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
     queue: QueueSettings = msgspec.field(default_factory=QueueSettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     registry: RegistrySettings = msgspec.field(default_factory=RegistrySettings)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)

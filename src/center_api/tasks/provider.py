@@ -11,7 +11,7 @@ from center_api.registry.loader import SliceRegistry
 from center_api.tasks.events import TaskEvents
 from center_api.tasks.queue.local import LocalTaskQueue
 from center_api.tasks.queue.port import TaskQueue
-from center_api.tasks.results import LocalResultStore
+from center_api.tasks.results import LocalResultStore, ResultStore
 from center_api.tasks.runner import RunnerContext, TaskRunner
 from center_api.tasks.service import TaskService
 from center_api.tasks.store import TaskStore
@@ -34,7 +34,7 @@ class TaskProvider(Provider):
     ) -> AsyncIterator[TaskService]:
         """The task service; `start()` is called by the app at startup."""
         store = TaskStore(db)
-        results = LocalResultStore(Path(settings.tasks.results_dir))
+        results = build_result_store(settings)
         queue = build_queue(settings)
         events = TaskEvents()
         context = RunnerContext(
@@ -53,3 +53,17 @@ def build_queue(settings: Settings) -> TaskQueue:
     from center_api.tasks.queue.saq import SaqTaskQueue  # noqa: PLC0415 - optional extra
 
     return SaqTaskQueue(settings.queue.url, settings.queue.name, settings.tasks.workers)
+
+
+def build_result_store(settings: Settings) -> ResultStore:
+    """The result store ``[storage] url`` names: empty = ``tasks.results_dir``, ``s3://`` = S3.
+
+    Raises:
+        ValueError: An ``s3://`` URL without a bucket or with unknown parameters.
+    """
+    url = settings.storage.url
+    if not url or not url.startswith("s3://"):
+        return LocalResultStore(Path(settings.tasks.results_dir))
+    from center_api.tasks.results_s3 import S3ResultStore  # noqa: PLC0415 - optional extra
+
+    return S3ResultStore.from_url(url)
