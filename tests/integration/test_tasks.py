@@ -170,7 +170,8 @@ def test_pause_and_resume(task_settings, image):
         time.sleep(0.5)
         assert client.get(f"{TASKS}/{task['id']}").json()["status"] == "PAUSED"
         resumed = client.put(f"{TASKS}/{task['id']}/resume").json()["status"]
-        assert resumed in ("PENDING", "PROCESSING", "COMPLETED")  # a free worker may take it at once
+        # A free worker may take it at once.
+        assert resumed in ("PENDING", "PROCESSING", "COMPLETED")
         assert wait_for(client, task["id"])["status"] == "COMPLETED"
 
 
