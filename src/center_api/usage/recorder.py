@@ -54,6 +54,7 @@ class UsageRecorder:
         self._buffer: deque[UsageRecord] = deque()
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
+        self._stopping = asyncio.Event()
         self.dropped = 0
 
     def record(self, record: UsageRecord) -> None:
@@ -72,6 +73,7 @@ class UsageRecorder:
     def start(self) -> None:
         """Begin flushing every interval (call inside the running loop)."""
         self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._flush_forever())
 
     async def flush(self) -> int:
@@ -96,9 +98,10 @@ class UsageRecorder:
     async def close(self) -> None:
         """Stop the periodic flush and write what is left (retrying briefly)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Never cancel a flush mid-way: a batch committed but not yet taken off the
+            # buffer would be written twice. Ask the loop to stop and let it finish.
+            self._stopping.set()
+            await self._task
             self._task = None
         for attempt in range(FINAL_FLUSH_TRIES):
             await self.flush()
@@ -108,6 +111,7 @@ class UsageRecorder:
         logger.error("usage.lost_on_shutdown", records=len(self._buffer))
 
     async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
             await self.flush()
