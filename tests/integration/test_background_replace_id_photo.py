@@ -10,22 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from center_api.core.metrics import Metrics
-from center_api.core.settings import InferenceSettings
-from center_api.kernel.model_store import ModelStore
-from center_api.kernel.sessions import LoadedModel, SessionCache
 from center_api.vision.faces import detect_faces
 from center_api.vision.id_photo import CHIN_BELOW_MOUTH
 from tests.conftest import assert_error, encode_png
 from tests.support.background_replace import API, GREEN, ID_BLUE, edge_band, green_excess, ok
-
-
-@pytest.fixture(scope="module")
-def centerface(model_dir: Path) -> LoadedModel:
-    store = ModelStore.from_directory(model_dir)
-    if not store.is_installed("centerface"):
-        store.pull("centerface")
-    return SessionCache(store, InferenceSettings(), Metrics()).get("centerface")
 
 
 @pytest.fixture(scope="module")

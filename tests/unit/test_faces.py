@@ -19,14 +19,6 @@ YUNET_FILE = "face_detection_yunet_2023mar.onnx"
 
 
 @pytest.fixture(scope="module")
-def centerface(model_dir: Path) -> LoadedModel:
-    store = ModelStore.from_directory(model_dir)
-    if not store.is_installed("centerface"):
-        store.pull("centerface")
-    return SessionCache(store, InferenceSettings(), Metrics()).get("centerface")
-
-
-@pytest.fixture(scope="module")
 def yunet(model_dir: Path, shared_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """YuNet from a store in a temp dir: the shared copy plus the project's manifest."""
     weights = shared_dir / "models" / YUNET_FILE
