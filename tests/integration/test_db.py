@@ -1,8 +1,6 @@
 """Migrations and repositories on SQLite and on the local PostgreSQL (the same tests for both)."""
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,34 +12,16 @@ from sqlalchemy.pool import NullPool
 from center_api.db import migrate
 from center_api.db.models import ApiKey, ProcessingTask, ToolUsage
 from center_api.usage.repository import ToolUsageRepository
+from tests.support.services import fresh_postgres_database
 
-PG_ADMIN_URL = os.environ.get("CENTER_API_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = {"processing_tasks", "tool_usage", "api_keys"}
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped afterwards."""
-    name = f"center_api_test_{uuid.uuid4().hex[:12]}"
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except OSError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    """A fresh PostgreSQL database for this module, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

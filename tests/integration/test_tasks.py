@@ -3,26 +3,27 @@
 import asyncio
 import io
 import json
-import os
-import socket
 import threading
 import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from litestar.testing import TestClient
 
 from center_api.app import create_app
 from center_api.kernel.kernel import InferenceKernel
+from center_api.tasks.domain import TaskStatus
 from center_api.tasks.service import TaskService
 from tests.conftest import assert_error, deep_merge, encode_png, subject_on_background
 from tests.support.http_server import serve_routes
+from tests.support.services import redis_url
 
 TASKS = "/api/v1/tasks"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -36,21 +37,9 @@ def queue_settings(request):
     if request.param == "local":
         yield {"url": ""}
         return
-    if not redis_is_up():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} (CI is set)")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
-    queue = {"url": REDIS_URL, "name": f"test-{uuid.uuid4().hex[:12]}"}
+    queue = {"url": redis_url(), "name": f"test-{uuid.uuid4().hex[:12]}"}
     yield queue
     asyncio.run(purge(queue))
-
-
-def redis_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 async def purge(queue: dict) -> None:
@@ -287,8 +276,7 @@ def test_tasks_write_usage_rows_with_their_task_id(task_settings, image):
 def test_an_api_role_only_enqueues_and_another_process_runs_the_task(
     task_settings, queue_settings, image
 ):
-    if not queue_settings["url"]:
-        pytest.skip("roles need a shared queue (saq)")
+    shared_only(queue_settings)
     api = create_app(task_settings(server={"role": "api"}))
     worker = create_app(task_settings(server={"role": "worker"}))
     with TestClient(api) as client:
@@ -299,3 +287,82 @@ def test_an_api_role_only_enqueues_and_another_process_runs_the_task(
         with TestClient(worker):  # same database and queue, as on another machine
             assert wait_for(client, task["id"])["status"] == "COMPLETED"
         assert client.get(f"{TASKS}/{task['id']}/result").content[:4] == b"\x89PNG"
+
+
+def shared_only(queue_settings) -> None:
+    if not queue_settings["url"]:
+        pytest.skip("this needs a queue shared by several processes (saq)")
+
+
+def service_of(client, app) -> TaskService:
+    return client.blocking_portal.call(app.state.dishka_container.get, TaskService)
+
+
+def test_events_and_cancels_reach_across_processes(task_settings, queue_settings, image):
+    shared_only(queue_settings)
+    api = create_app(task_settings(server={"role": "api"}))
+    worker = create_app(task_settings(server={"role": "worker"}))
+    with (
+        TestClient(api) as client,
+        TestClient(worker) as worker_client,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        with blocked_kernel(worker_client, worker):  # the task waits on the worker for a slot
+            task = submit(client, image).json()
+            wait_for(client, task["id"], statuses=("PROCESSING",))
+            events = pool.submit(read_events, client, task["id"])
+            deadline = time.monotonic() + 10
+            while not service_of(client, api).events.has_subscribers(task["id"]):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        received = events.result(timeout=30)  # published by the worker, streamed by the API
+        assert received[0]["status"] == "PROCESSING"
+        assert received[-1] == {"id": task["id"], "status": "COMPLETED", "progress": 100}
+
+        runner = service_of(worker_client, worker).runner
+        with blocked_kernel(worker_client, worker):
+            running = submit(client, image).json()
+            wait_for(client, running["id"], statuses=("PROCESSING",))
+            assert running["id"] in runner.running
+            assert client.delete(f"{TASKS}/{running['id']}").json()["status"] == "CANCELLED"
+            deadline = time.monotonic() + 10
+            while running["id"] in runner.running:  # the worker stopped the run
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        time.sleep(0.5)
+        assert client.get(f"{TASKS}/{running['id']}").json()["status"] == "CANCELLED"
+        rows = client.get("/api/v1/tools/usage").json()["items"]
+        assert running["id"] not in [r["task_id"] for r in rows]
+
+
+def test_a_dead_workers_task_is_taken_back_once_its_heartbeat_is_stale(
+    task_settings, queue_settings, image
+):
+    shared_only(queue_settings)
+    beats = {"heartbeat_s": 0.2, "stale_after_s": 3.0}
+    api = create_app(task_settings(server={"role": "api"}, tasks=beats))
+    with TestClient(api) as client:
+        store = service_of(client, api).store
+        dead, alive = submit(client, image).json(), submit(client, image).json()
+        long_ago = datetime.now(UTC) - timedelta(minutes=5)
+        for task, beat in ((dead, long_ago), (alive, datetime.now(UTC))):
+            # As a worker that claimed the task would leave it (its job is gone from the queue).
+            assert client.blocking_portal.call(
+                partial(
+                    store.transition,
+                    task["id"],
+                    TaskStatus.PROCESSING,
+                    started_at=beat,
+                    heartbeat_at=beat,
+                    attempts=1,
+                )
+            )
+        worker = create_app(task_settings(server={"role": "worker"}, tasks=beats))
+        with TestClient(worker):
+            assert wait_for(client, dead["id"])["status"] == "COMPLETED"
+            # The live-looking one is left alone until its heartbeat is stale, then recovered.
+            view = client.get(f"{TASKS}/{alive['id']}").json()
+            assert (view["status"], view["attempts"]) == ("PROCESSING", 1)
+            assert wait_for(client, alive["id"])["status"] == "COMPLETED"
+        for task in (dead, alive):
+            assert client.get(f"{TASKS}/{task['id']}").json()["attempts"] == 2

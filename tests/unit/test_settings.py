@@ -77,6 +77,12 @@ def test_a_bad_file_value_names_the_key(tmp_path):
         load_settings(write(tmp_path, "[images]\nmax_bytes = 0\n"), environ={})
 
 
+def test_a_heartbeat_slower_than_half_the_stale_limit_is_refused(tmp_path):
+    config = "[tasks]\nheartbeat_s = 40\nstale_after_s = 60\n"
+    with pytest.raises(SettingsError, match=r"tasks.*stale_after_s must be at least twice"):
+        load_settings(write(tmp_path, config), environ={})
+
+
 def test_an_unknown_key_is_refused_not_ignored(tmp_path):
     with pytest.raises(SettingsError, match="max_conccurent"):
         load_settings(write(tmp_path, "[inference]\nmax_conccurent = 3\n"), environ={})

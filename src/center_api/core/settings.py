@@ -123,6 +123,18 @@ class TaskSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     retry_backoff_s: PositiveFloat = 1.0
     result_ttl_s: PositiveFloat = 86_400.0
     results_dir: str = "./data/results"
+    # A running task's row is touched every ``heartbeat_s``. On a shared queue every process
+    # looks that often for PROCESSING rows untouched for ``stale_after_s`` (their worker died)
+    # and puts them back in the queue.
+    heartbeat_s: PositiveFloat = 10.0
+    stale_after_s: PositiveFloat = 60.0
+    # How often expired inputs and results are deleted.
+    sweep_interval_s: PositiveFloat = 300.0
+
+    def __post_init__(self) -> None:
+        """A live worker must get at least two heartbeats in before its row counts as stale."""
+        if self.stale_after_s < 2 * self.heartbeat_s:
+            raise ValueError("stale_after_s must be at least twice heartbeat_s")
 
 
 class QueueSettings(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -36,7 +36,7 @@ class TaskProvider(Provider):
         store = TaskStore(db)
         results = build_result_store(settings)
         queue = build_queue(settings)
-        events = TaskEvents()
+        events = build_events(settings)
         context = RunnerContext(
             settings=settings.tasks, fetch=settings.fetch, events=events, usage=usage
         )
@@ -53,6 +53,15 @@ def build_queue(settings: Settings) -> TaskQueue:
     from center_api.tasks.queue.saq import SaqTaskQueue  # noqa: PLC0415 - optional extra
 
     return SaqTaskQueue(settings.queue.url, settings.queue.name, settings.tasks.workers)
+
+
+def build_events(settings: Settings) -> TaskEvents:
+    """Progress events: in process, or through the queue's Redis when the queue is shared."""
+    if not settings.queue.url:
+        return TaskEvents()
+    from center_api.tasks.events_redis import RedisTaskEvents  # noqa: PLC0415 - optional extra
+
+    return RedisTaskEvents(settings.queue.url, settings.queue.name)
 
 
 def build_result_store(settings: Settings) -> ResultStore:

@@ -53,6 +53,7 @@ class TaskRunner:
             task_id,
             TaskStatus.PROCESSING,
             started_at=started,
+            heartbeat_at=started,
             attempts=task.attempts + 1,
             progress=10,
             error_code=None,
@@ -68,6 +69,7 @@ class TaskRunner:
         begin = time.perf_counter()
         facts = bind_request_facts()
         facts.caller = task.caller
+        heartbeat = asyncio.get_running_loop().create_task(self._beat(task_id))
         try:
             result = await asyncio.wait_for(self._run(task), task.timeout_s or None)
         except asyncio.CancelledError:
@@ -78,7 +80,17 @@ class TaskRunner:
         else:
             await self._on_success(task, result, time.perf_counter() - begin)
         finally:
+            heartbeat.cancel()
             self.running.pop(task_id, None)
+
+    async def _beat(self, task_id: str) -> None:
+        """Touch the row every ``heartbeat_s`` so other processes know this worker is alive."""
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_s)
+            try:
+                await self._store.touch(task_id)
+            except Exception:  # a missed beat is retried next time; never fail the task for it
+                logger.warning("task.heartbeat_failed", task_id=task_id, exc_info=True)
 
     async def _run(self, task: ProcessingTask) -> SliceResult:
         entry = self._registry.get(task.tool)

@@ -36,9 +36,6 @@ from center_api.web.remote import check_url
 
 logger = get_logger("center_api.tasks")
 EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
-SWEEP_INTERVAL_S = 300.0
-# A shared-queue PROCESSING row older than its timeout plus this is a crashed worker's.
-STALE_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +67,7 @@ class TaskService:
         self.store, self.results, self.queue, self.runner = store, results, queue, runner
         self._registry, self._settings, self.events = registry, settings, events
         self._sweeper: asyncio.Task[None] | None = None
+        events.add_listener(self._stop_if_cancelled)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -78,6 +76,7 @@ class TaskService:
         Recovery retries while the database is unreachable, so the server still starts. The
         ``api`` role enqueues only: other processes (``worker`` role) consume the shared queue.
         """
+        await self.events.start()
         if self._settings.server.role != "api":
             await self.queue.start(self.runner.handle)
         self._sweeper = asyncio.get_running_loop().create_task(self._maintain())
@@ -95,19 +94,26 @@ class TaskService:
         await self._sweep_forever()
 
     async def stop(self) -> None:
-        """Stop the queue (running tasks go back to PENDING) and the sweeper."""
+        """Stop the queue (running tasks go back to PENDING), the sweeper and the events."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.queue.stop()
+        await self.events.stop()
+
+    def _stop_if_cancelled(self, task_id: str, event: dict[str, Any]) -> None:
+        """A cancel made through any process stops the run here, if it runs here."""
+        running = self.runner.running.get(task_id)
+        if running is not None and event.get("status") == TaskStatus.CANCELLED.value:
+            running.cancel()
 
     async def recover(self, *, stale_only: bool = False) -> None:
         """PROCESSING rows (a crash) are requeued or failed; PENDING rows are requeued.
 
-        On a shared queue a PROCESSING row may be running in another process: only rows past
-        their timeout plus a grace period count as crashed. ``stale_only`` (the periodic
-        sweep) leaves PENDING rows alone, since their jobs are still in the queue.
+        On a shared queue a PROCESSING row may be running in another process: only rows whose
+        heartbeat is older than ``tasks.stale_after_s`` count as crashed. ``stale_only`` (the
+        periodic check) leaves PENDING rows alone, since their jobs are still in the queue.
         """
         wanted = (
             [TaskStatus.PROCESSING] if stale_only else [TaskStatus.PROCESSING, TaskStatus.PENDING]
@@ -134,10 +140,11 @@ class TaskService:
         """A PROCESSING row another process may still be running (shared queues only)."""
         if not self.queue.is_shared or task.status != TaskStatus.PROCESSING:
             return False
-        if task.started_at is None:
+        last_sign = task.heartbeat_at or task.started_at
+        if last_sign is None:
             return False
-        limit = (task.timeout_s or self._settings.tasks.default_timeout_s) + STALE_GRACE_S
-        return datetime.now(UTC) - task.started_at < timedelta(seconds=limit)
+        stale_after = timedelta(seconds=self._settings.tasks.stale_after_s)
+        return datetime.now(UTC) - last_sign < stale_after
 
     # --- submission ------------------------------------------------------------------------
     async def submit(self, submission: Submission) -> ProcessingTask:
@@ -219,9 +226,6 @@ class TaskService:
     async def cancel(self, task_id: str) -> ProcessingTask:
         """Cancel a pending, paused or running task (and a batch's unfinished children)."""
         task = await self._move(task_id, TaskStatus.CANCELLED, finished_at=datetime.now(UTC))
-        running = self.runner.running.get(task_id)
-        if running is not None:
-            running.cancel()
         for child in await self.store.children(task_id):
             if TaskStatus(child.status) not in TERMINAL:
                 await self.cancel(str(child.id))
@@ -317,11 +321,21 @@ class TaskService:
             self.events.unsubscribe(task_id, queue)
 
     async def _sweep_forever(self) -> None:
+        """Every heartbeat: take back dead workers' tasks (shared queues); now and then: expire."""
+        settings = self._settings.tasks
+        loop = asyncio.get_running_loop()
+        next_expiry = loop.time() + settings.sweep_interval_s
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
+            await asyncio.sleep(settings.heartbeat_s)
             if self.queue.is_shared:  # another machine's worker may have died meanwhile
                 with contextlib.suppress(SQLAlchemyError, RepositoryError, OSError):
                     await self.recover(stale_only=True)
-            removed = await self.results.sweep(self._settings.tasks.result_ttl_s)
-            if removed:
-                logger.info("tasks.results_expired", files=removed)
+            if loop.time() >= next_expiry:
+                next_expiry = loop.time() + settings.sweep_interval_s
+                try:
+                    removed = await self.results.sweep(settings.result_ttl_s)
+                except Exception:  # storage hiccup: try again next interval, keep the loop
+                    logger.exception("tasks.results_sweep_failed")
+                    continue
+                if removed:
+                    logger.info("tasks.results_expired", files=removed)

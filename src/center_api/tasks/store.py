@@ -1,6 +1,7 @@
 """Task rows: reads, and state changes guarded in the database (safe across processes)."""
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -78,6 +79,20 @@ class TaskStore:
             update(ProcessingTask)
             .where(ProcessingTask.id == parse_task_id(task_id))
             .values(updated_at=func.now(), **changes)
+        )
+        async with self._db.get_session() as session:
+            await session.execute(statement)
+            await session.commit()
+
+    async def touch(self, task_id: str) -> None:
+        """Record that the worker running ``task_id`` is alive (only while PROCESSING)."""
+        statement = (
+            update(ProcessingTask)
+            .where(
+                ProcessingTask.id == parse_task_id(task_id),
+                ProcessingTask.status == TaskStatus.PROCESSING.value,
+            )
+            .values(heartbeat_at=datetime.now(UTC))
         )
         async with self._db.get_session() as session:
             await session.execute(statement)

@@ -40,4 +40,6 @@ class ProcessingTask(UUIDv7AuditBase):
     )
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+    # Touched every ``tasks.heartbeat_s`` while PROCESSING; a stale one means a dead worker.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
     expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None, index=True)

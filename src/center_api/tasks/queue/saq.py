@@ -5,6 +5,10 @@ transitions make a duplicate or late delivery a no-op. Redis SAQ queues have no 
 there is one SAQ queue per priority band (``high`` > 0, ``normal`` = 0, ``low`` < 0); each
 consumer slot polls the bands in that order. Within a band delivery is FIFO (priorities 9 and 1
 are both "high"). Delays (retry back-off) use SAQ's scheduled jobs.
+
+A running job is touched every ``JOB_TOUCH_S``; SAQ's sweep (run by every process, at most once a
+minute across them) drops a job untouched for ``JOB_HEARTBEAT_S``, so a killed worker leaves no
+job behind in Redis. Its *task* is taken back by the database heartbeat (TaskService.recover).
 """
 
 import asyncio
@@ -26,6 +30,8 @@ BANDS = ("high", "normal", "low")
 BAND_WAIT_S = 0.01
 IDLE_WAIT_S = 0.5
 SCHEDULE_INTERVAL_S = 0.5
+JOB_TOUCH_S = 10.0
+JOB_HEARTBEAT_S = 60
 
 
 def band_of(priority: int) -> str:
@@ -56,7 +62,14 @@ class SaqTaskQueue:
         """Add a job for ``task_id`` to its band (scheduled ``delay_s`` later for retries)."""
         queue = self._queues()[band_of(priority)]
         # No SAQ timeout or retries: the runner enforces the task's own timeout and retries.
-        job = Job(FUNCTION, kwargs={"task_id": task_id}, timeout=0, retries=1, ttl=60)
+        job = Job(
+            FUNCTION,
+            kwargs={"task_id": task_id},
+            timeout=0,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=1,
+            ttl=60,
+        )
         if delay_s > 0:
             job.scheduled = int(time.time() + delay_s)
         await queue.enqueue(job)
@@ -85,6 +98,7 @@ class SaqTaskQueue:
             try:
                 for queue in self._queues().values():
                     await queue.schedule()
+                    await queue.sweep(abort=0.1)  # a dead worker's job: dropped, not retried
                 await self._refresh_depth()
             except Exception:  # Redis hiccup: log, keep going
                 logger.exception("task.queue_schedule_failed")
@@ -110,10 +124,12 @@ class SaqTaskQueue:
                 continue
             if job is None:
                 continue
-            await job.update(status=Status.ACTIVE, started=int(time.time() * 1000))
+            # attempts=1 makes the job not retryable: SAQ's sweep drops it instead of re-running.
+            await job.update(status=Status.ACTIVE, started=int(time.time() * 1000), attempts=1)
             task_id = str((job.kwargs or {}).get("task_id", ""))
             # Its own asyncio task, so cancelling one task (DELETE) leaves the slot alive.
             run = asyncio.get_running_loop().create_task(handler(task_id))
+            toucher = asyncio.get_running_loop().create_task(self._touch(job, run))
             try:
                 await run
             except asyncio.CancelledError:
@@ -127,7 +143,17 @@ class SaqTaskQueue:
                     raise
             except Exception:  # the handler records failures itself; never kill the slot
                 logger.exception("task.handler_crashed", task_id=task_id)
+            finally:
+                toucher.cancel()
             await self._finish(job)
+
+    @staticmethod
+    async def _touch(job: Job, run: asyncio.Task[None]) -> None:
+        """Keep ``job`` fresh in Redis while ``run`` goes on."""
+        while not run.done():
+            await asyncio.sleep(JOB_TOUCH_S)
+            with contextlib.suppress(Exception):  # a missed touch is made up next time
+                await job.update()
 
     @staticmethod
     async def _finish(job: Job) -> None:
