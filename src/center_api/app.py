@@ -27,7 +27,7 @@ from center_api.core.error_handlers import exception_handlers
 from center_api.core.logging import configure_logging, get_logger
 from center_api.core.metrics import Metrics
 from center_api.core.middleware import RequestContextMiddleware
-from center_api.core.rate_limit import MemoryRateLimitStore, RateLimiter
+from center_api.core.rate_limit import RateLimiter, build_rate_limit_store
 from center_api.core.security_gate import SecurityGate, warn_if_exposed
 from center_api.core.security_keys import ApiKeyStore
 from center_api.core.settings import CorsSettings, Settings, SettingsError, load_settings
@@ -113,6 +113,7 @@ def create_app(
     configure_logging(settings.logging)
     runtime = build_runtime(settings, entry_points)
     container = build_container(runtime, extra_providers)
+    limiter = RateLimiter(build_rate_limit_store(settings.queue.url, settings.queue.name))
     app = Litestar(
         route_handlers=[_api_router(runtime.registry), core_routes.metrics],
         exception_handlers=exception_handlers(),
@@ -120,7 +121,12 @@ def create_app(
         plugins=[SQLAlchemyPlugin(config=runtime.db_config)],
         on_startup=[partial(_start, container, runtime)],
         # Tasks, then usage (its final flush needs the database, which the plugin closes last).
-        on_shutdown=[partial(_stop_tasks, container), runtime.usage.close, container.close],
+        on_shutdown=[
+            partial(_stop_tasks, container),
+            runtime.usage.close,
+            container.close,
+            limiter.store.close,
+        ],
         request_max_body_size=settings.server.max_request_bytes,
         cors_config=_cors_config(settings.cors),
         logging_config=None,
@@ -132,7 +138,7 @@ def create_app(
         app.asgi_handler,
         settings,
         ApiKeyStore(runtime.db_config),
-        RateLimiter(MemoryRateLimitStore()),
+        limiter,
         is_metered=lambda path: usage_observer.tool_of(path) is not None,
     )
     app.asgi_handler = RequestContextMiddleware(gate, runtime.metrics, observers=[usage_observer])

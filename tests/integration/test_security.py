@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -12,9 +13,12 @@ from center_api.app import create_app
 from center_api.cli.main import cli
 from center_api.core.logging import get_logger
 from center_api.core.rate_limit import MemoryRateLimitStore, RateLimiter
+from center_api.core.rate_limit_redis import RedisRateLimitStore
 from center_api.core.security_keys import ApiKeyStore, KeySpec
 from center_api.db.config import build_db_config
 from tests.conftest import assert_error, encode_png, subject_on_background
+from tests.support.server import free_port
+from tests.support.services import redis_url
 
 SEGMENT = "/api/v1/cutout/segment"
 USAGE = "/api/v1/tools/usage"
@@ -206,6 +210,33 @@ def test_rate_limit_window_resets():
     first, after = asyncio.run(scenario())
     assert [d.is_allowed for d in first] == [True, True, False]
     assert after.is_allowed and after.remaining == 1
+
+
+def test_api_processes_on_one_redis_share_rate_limit_counts(make_settings):
+    queue = {"url": redis_url(), "name": f"test-{uuid.uuid4().hex[:12]}"}
+    settings = make_settings(queue=queue, rate_limit={"per_address_per_minute": 4})
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        first = one.get("/api/v1/tools")
+        reset = int(first.headers["x-ratelimit-reset"])
+        if reset < 5:  # the five calls must fall in one window: wait for the next one
+            time.sleep(reset + 0.2)
+            first = one.get("/api/v1/tools")
+        rest = [client.get("/api/v1/tools") for client in (two, one, two, one)]
+        assert [r.status_code for r in (first, *rest)] == [200, 200, 200, 200, 429]
+        assert [r.headers["x-ratelimit-remaining"] for r in rest[:3]] == ["2", "1", "0"]
+
+
+def test_rate_limits_count_in_process_while_redis_is_unreachable():
+    store = RedisRateLimitStore(f"redis://127.0.0.1:{free_port()}/0", "test")
+    limiter = RateLimiter(store)
+
+    async def scenario():
+        try:
+            return [await limiter.check("k", 2) for _ in range(3)]
+        finally:
+            await store.close()
+
+    assert [d.is_allowed for d in asyncio.run(scenario())] == [True, True, False]
 
 
 def test_call_quota_counts_successes_only_then_402(make_settings):

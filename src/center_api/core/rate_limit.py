@@ -1,7 +1,7 @@
 """Fixed-window request counters behind a small store interface.
 
-The in-memory store serves one process; the scale-out work adds a Redis store with the same
-``hit`` so every process shares one count per client.
+The in-memory store serves one process; `RedisRateLimitStore` (rate_limit_redis.py) lets every
+process share one count per client when a shared queue's Redis is configured.
 """
 
 import asyncio
@@ -20,7 +20,11 @@ class RateLimitStore(Protocol):
     """Counts hits per identity in fixed windows."""
 
     async def hit(self, identity: str, window_s: int) -> tuple[int, float]:
-        """Count one hit; return the count in the current window and when that window ends."""
+        """Count one hit; return the count in the current window and seconds until it ends."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
         ...
 
 
@@ -46,6 +50,9 @@ class MemoryRateLimitStore:
                 self._sweep(now)
             return count, ends - now
 
+    async def close(self) -> None:
+        """Nothing to release."""
+
     def _sweep(self, now: float) -> None:
         self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
 
@@ -70,6 +77,15 @@ class RateDecision:
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset_s),
         }
+
+
+def build_rate_limit_store(queue_url: str | None, prefix: str) -> RateLimitStore:
+    """Redis counters when the task queue is on Redis (many processes), else in memory."""
+    if not queue_url:
+        return MemoryRateLimitStore()
+    from center_api.core.rate_limit_redis import RedisRateLimitStore  # noqa: PLC0415 - extra
+
+    return RedisRateLimitStore(queue_url, prefix)
 
 
 class RateLimiter:
