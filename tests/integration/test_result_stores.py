@@ -12,9 +12,9 @@ from center_api.app import create_app
 from center_api.tasks.provider import build_result_store
 from center_api.tasks.results import LocalResultStore, ResultStore
 from center_api.tasks.results_s3 import S3ResultStore
+from center_api.testing.seaweed import SeaweedS3, start_seaweed, weed_binary
 from tests.conftest import encode_png, subject_on_background
 from tests.integration.test_tasks import TASKS, submit, wait_for
-from tests.support.seaweed import SeaweedS3, start_seaweed, weed_binary
 
 
 @pytest.fixture(scope="session")

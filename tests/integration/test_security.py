@@ -16,8 +16,8 @@ from center_api.core.rate_limit import MemoryRateLimitStore, RateLimiter
 from center_api.core.rate_limit_redis import RedisRateLimitStore
 from center_api.core.security_keys import ApiKeyStore, KeySpec
 from center_api.db.config import build_db_config
+from center_api.testing.cluster import free_port
 from tests.conftest import assert_error, encode_png, subject_on_background
-from tests.support.server import free_port
 from tests.support.services import redis_url
 
 SEGMENT = "/api/v1/cutout/segment"

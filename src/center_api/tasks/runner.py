@@ -61,6 +61,7 @@ class TaskRunner:
         )
         if not claimed:
             return
+        logger.info("task.started", task_id=task_id, tool=task.tool, attempt=task.attempts + 1)
         self.publish(task_id, TaskStatus.PROCESSING, 10)
         await self._refresh_parent(task)
         current = asyncio.current_task()
@@ -158,6 +159,7 @@ class TaskRunner:
             )
 
     async def _finish(self, task: ProcessingTask, status: TaskStatus) -> None:
+        logger.info("task.finished", task_id=str(task.id), status=status.value)
         self.publish(str(task.id), status, 100 if status == TaskStatus.COMPLETED else None)
         await self._refresh_parent(task)
         if task.callback_url:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.server import free_port
+from center_api.testing.cluster import free_port
 
 REGION = "us-east-1"
 # SeaweedFS accepts any signature while no identities are configured; obstore still signs.
