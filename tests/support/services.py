@@ -3,22 +3,22 @@
 Tests needing one skip when it is down, except under CI, where a missing service is a failure.
 """
 
-import asyncio
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
+
+from center_api.testing.cluster import create_database, drop_database
 
 PG_ADMIN_URL = os.environ.get("CENTER_API_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CENTER_API_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip with ``reason``, or fail under CI (where the service must be running)."""
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set)")
@@ -33,27 +33,16 @@ def redis_url() -> str:
             return REDIS_URL
     except OSError:
         unavailable(f"Redis is not reachable at {REDIS_URL}")
-        raise  # unreachable: unavailable() always raises
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 @contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database (asyncpg URL), dropped afterwards."""
-    name = f"center_api_test_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        url = create_database(PG_ADMIN_URL)
     except OSError as exc:
         unavailable(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(PG_ADMIN_URL, url)

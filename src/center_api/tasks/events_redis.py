@@ -40,7 +40,7 @@ class RedisTaskEvents(TaskEvents):
         self._loops = [loop.create_task(self._listen(subscribed)), loop.create_task(self._send())]
         # Events published before the subscription exists would be lost to this process.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(subscribed.wait(), timeout=5)
+            await asyncio.wait_for(subscribed.wait(), timeout=2)
 
     def publish(self, task_id: str, event: dict[str, Any]) -> None:
         """Queue ``event`` for Redis (delivered locally at once when not started)."""

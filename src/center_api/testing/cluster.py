@@ -4,15 +4,18 @@ Used by the multi-process tests and the scale-out benchmark: each node is a real
 its own environment, killed or stopped like a real one.
 """
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 
@@ -55,7 +58,8 @@ class Node:
 def start_node(role: str, env: dict[str, str], log: Path, timeout_s: float = 60.0) -> Node:
     """Start one process of ``role`` (api, worker or all) with ``env`` on top of ours.
 
-    Waits until an HTTP node answers ``/api/v1/health/live`` or a worker logs ``worker.started``.
+    Waits until an HTTP node answers ``/api/v1/health/live`` or a worker logs ``worker.started``
+    (so a worker's log level must let INFO through).
 
     Raises:
         RuntimeError: The process exited or did not get ready in ``timeout_s``.
@@ -86,3 +90,29 @@ def _is_ready(node: Node) -> bool:
         return httpx.get(f"{node.base_url}/api/v1/health/live", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def create_database(admin_url: str) -> str:
+    """Create an empty PostgreSQL database next to ``admin_url``'s; return its asyncpg URL.
+
+    Raises:
+        OSError: The server cannot be reached.
+    """
+    name = f"center_api_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    """Drop the database `create_database` made (closing its connections)."""
+    name = url.rsplit("/", 1)[-1]
+    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(admin_url, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
