@@ -123,9 +123,9 @@ def create_app(
         # Tasks, then usage (its final flush needs the database, which the plugin closes last).
         on_shutdown=[
             partial(_stop_tasks, container),
+            limiter.store.close,
             runtime.usage.close,
             container.close,
-            limiter.store.close,
         ],
         request_max_body_size=settings.server.max_request_bytes,
         cors_config=_cors_config(settings.cors),

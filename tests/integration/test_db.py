@@ -9,8 +9,12 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from center_api.core.settings import DatabaseSettings
 from center_api.db import migrate
+from center_api.db.config import build_db_config
 from center_api.db.models import ApiKey, ProcessingTask, ToolUsage
+from center_api.tasks.domain import TaskStatus
+from center_api.tasks.store import TaskStore
 from center_api.usage.repository import ToolUsageRepository
 from tests.support.services import fresh_postgres_database
 
@@ -97,3 +101,42 @@ async def _exercise_repository(url: str) -> None:
 def test_repositories_write_and_query_on_both_backends(empty_db_url):
     migrate.upgrade(empty_db_url)
     asyncio.run(_exercise_repository(empty_db_url))
+
+
+async def _exercise_guards(url: str) -> None:
+    config = build_db_config(DatabaseSettings(url=url))
+    store = TaskStore(config)
+    try:
+        now = datetime.now(UTC)
+        fresh, stale = (
+            ProcessingTask(
+                tool="cutout",
+                status="PROCESSING",
+                options={},
+                attempts=2,
+                started_at=beat,
+                heartbeat_at=beat,
+            )
+            for beat in (now, now - timedelta(minutes=5))
+        )
+        await store.add([fresh, stale])
+        cutoff = now - timedelta(seconds=60)
+        # A superseded attempt cannot finish the task; the current one can.
+        assert not await store.transition(str(fresh.id), TaskStatus.COMPLETED, attempt=1)
+        # Recovery moves a row only while its heartbeat is stale.
+        assert not await store.transition(str(fresh.id), TaskStatus.PENDING, stale_before=cutoff)
+        assert await store.transition(str(stale.id), TaskStatus.PENDING, stale_before=cutoff)
+        assert await store.transition(str(fresh.id), TaskStatus.COMPLETED, attempt=2)
+        # Touching is fenced too: only the attempt that runs the row keeps it alive.
+        await store.transition(str(stale.id), TaskStatus.PROCESSING, attempts=3)
+        await store.touch(str(stale.id), attempt=2)
+        assert (await store.get(str(stale.id))).heartbeat_at == stale.heartbeat_at
+        await store.touch(str(stale.id), attempt=3)
+        assert (await store.get(str(stale.id))).heartbeat_at > now
+    finally:
+        await config.get_engine().dispose()
+
+
+def test_task_transitions_are_fenced_by_attempt_and_heartbeat(empty_db_url):
+    migrate.upgrade(empty_db_url)
+    asyncio.run(_exercise_guards(empty_db_url))

@@ -125,7 +125,7 @@ def test_a_task_result_lands_in_s3_and_is_served_over_http(
     assert result.status_code == 200 and result.content == sync.content
     bucket_store = S3ResultStore.from_url(seaweed.url(bucket), environ={})
     assert not (tmp_path / "results").exists()  # nothing went to the local directory
-    assert _read(bucket_store, f"results/{task['id']}") == result.content
+    assert _read(bucket_store, f"results/{task['id']}-1") == result.content  # attempt 1
 
 
 def _read(store: S3ResultStore, key: str) -> bytes | None:

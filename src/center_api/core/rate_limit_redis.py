@@ -3,7 +3,8 @@
 One key per identity and window (``<prefix>:ratelimit:<identity>:<window>``), INCR + EXPIRE in
 one transaction. Windows are aligned to the Unix clock, so processes on machines with NTP agree
 on them. If Redis cannot be reached, counting falls back to this process alone (a logged,
-weaker limit) rather than refusing or failing every request.
+weaker limit) rather than refusing or failing every request, and Redis is tried again only
+``RETRY_S`` later, so a hung server costs one request a timeout, not every request.
 """
 
 import time
@@ -15,6 +16,7 @@ from center_api.core.logging import get_logger
 from center_api.core.rate_limit import MemoryRateLimitStore
 
 logger = get_logger("center_api.rate_limit")
+RETRY_S = 5.0
 
 
 class RedisRateLimitStore:
@@ -25,6 +27,7 @@ class RedisRateLimitStore:
         self._url, self._prefix = url, f"{prefix}:ratelimit:"
         self._redis: Redis | None = None
         self._fallback = MemoryRateLimitStore(clock=time.time)
+        self._retry_at = 0.0  # while degraded: when to try Redis again
         self._degraded = False
 
     async def hit(self, identity: str, window_s: int) -> tuple[int, float]:
@@ -32,8 +35,10 @@ class RedisRateLimitStore:
         now = time.time()
         window = int(now // window_s)
         key = f"{self._prefix}{identity}:{window}"
+        if self._degraded and now < self._retry_at:
+            return await self._fallback.hit(identity, window_s)
         if self._redis is None:
-            self._redis = Redis.from_url(self._url, socket_timeout=1.0)
+            self._redis = Redis.from_url(self._url, socket_timeout=1.0, socket_connect_timeout=1.0)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(key)
@@ -42,11 +47,12 @@ class RedisRateLimitStore:
         except (RedisError, OSError) as exc:
             if not self._degraded:
                 logger.warning("rate_limit.redis_unavailable", error=str(exc))
-            self._degraded = True
+            self._degraded, self._retry_at = True, now + RETRY_S
             return await self._fallback.hit(identity, window_s)
         if self._degraded:
             logger.info("rate_limit.redis_back")
-            self._degraded = False
+            self._retry_at = 0.0  # while degraded: when to try Redis again
+        self._degraded = False
         return int(count), (window + 1) * window_s - now
 
     async def close(self) -> None:

@@ -34,7 +34,8 @@ class RedisTaskEvents(TaskEvents):
 
     async def start(self) -> None:
         """Connect, subscribe, and start the sender."""
-        self._redis = Redis.from_url(self._url)
+        # The health check pings an idle subscription, so a dead socket is noticed and replaced.
+        self._redis = Redis.from_url(self._url, socket_connect_timeout=2, health_check_interval=15)
         subscribed = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._listen(subscribed)), loop.create_task(self._send())]

@@ -1,6 +1,7 @@
 """Runs one task: the slice's own `run()` in a REQUEST scope, with timeout, retries, events."""
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -48,48 +49,50 @@ class TaskRunner:
     async def handle(self, task_id: str) -> None:
         """Run ``task_id`` if it is still PENDING (cancelled or paused ones are skipped)."""
         task = await self._store.get(task_id)
-        started = datetime.now(UTC)
+        started, attempt = datetime.now(UTC), task.attempts + 1
         claimed = await self._store.transition(
             task_id,
             TaskStatus.PROCESSING,
             started_at=started,
             heartbeat_at=started,
-            attempts=task.attempts + 1,
+            attempts=attempt,
             progress=10,
             error_code=None,
             error_message=None,
         )
         if not claimed:
             return
-        logger.info("task.started", task_id=task_id, tool=task.tool, attempt=task.attempts + 1)
-        self.publish(task_id, TaskStatus.PROCESSING, 10)
-        await self._refresh_parent(task)
         current = asyncio.current_task()
         assert current is not None  # always inside a task
-        self.running[task_id] = current
+        self.running[task_id] = current  # from now on a cancel event can stop it
+        logger.info("task.started", task_id=task_id, tool=task.tool, attempt=attempt)
+        self.publish(task_id, TaskStatus.PROCESSING, 10)
+        await self._refresh_parent(task)
         begin = time.perf_counter()
         facts = bind_request_facts()
         facts.caller = task.caller
-        heartbeat = asyncio.get_running_loop().create_task(self._beat(task_id))
+        heartbeat = asyncio.get_running_loop().create_task(self._beat(task_id, attempt))
         try:
             result = await asyncio.wait_for(self._run(task), task.timeout_s or None)
         except asyncio.CancelledError:
-            await self._on_cancelled(task)
+            await self._on_cancelled(task, attempt)
             raise
         except Exception as exc:  # every failure is recorded on the task
-            await self._on_failure(task, task.attempts + 1, exc, time.perf_counter() - begin)
+            await self._on_failure(task, attempt, exc, time.perf_counter() - begin)
         else:
-            await self._on_success(task, result, time.perf_counter() - begin)
+            await self._on_success(task, attempt, result, time.perf_counter() - begin)
         finally:
             heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
             self.running.pop(task_id, None)
 
-    async def _beat(self, task_id: str) -> None:
+    async def _beat(self, task_id: str, attempt: int) -> None:
         """Touch the row every ``heartbeat_s`` so other processes know this worker is alive."""
         while True:
             await asyncio.sleep(self._settings.heartbeat_s)
             try:
-                await self._store.touch(task_id)
+                await self._store.touch(task_id, attempt)
             except Exception:  # a missed beat is retried next time; never fail the task for it
                 logger.warning("task.heartbeat_failed", task_id=task_id, exc_info=True)
 
@@ -104,19 +107,23 @@ class TaskRunner:
         async with self._container() as scope:
             return await entry.slice.run(scope, image, options)
 
-    async def _on_success(self, task: ProcessingTask, result: SliceResult, seconds: float) -> None:
+    async def _on_success(
+        self, task: ProcessingTask, attempt: int, result: SliceResult, seconds: float
+    ) -> None:
         task_id = str(task.id)
-        key = f"results/{task_id}"
-        await self._results.put(key, result.content)  # same key each attempt: idempotent
+        # One key per attempt: a stale attempt that loses the race deletes only its own bytes.
+        key = f"results/{task_id}-{attempt}"
+        await self._results.put(key, result.content)
         moved = await self._store.transition(
             task_id,
             TaskStatus.COMPLETED,
+            attempt=attempt,
             progress=100,
             result_ref=key,
             result_media_type=result.media_type,
             finished_at=datetime.now(UTC),
         )
-        if not moved:  # cancelled while running: the result is not wanted
+        if not moved:  # cancelled while running, or a newer attempt owns the task
             await self._results.delete(key)
             return
         self._record(task, 200, None, seconds, len(result.content))
@@ -135,7 +142,9 @@ class TaskRunner:
         status = error.status_code if isinstance(error, AppException) else 500
         self._record(task, status, code, seconds, None)
         if is_transient(error) and attempt < task.max_attempts:
-            if await self._store.transition(task_id, TaskStatus.PENDING, progress=0):
+            if await self._store.transition(
+                task_id, TaskStatus.PENDING, attempt=attempt, progress=0
+            ):
                 delay = backoff_seconds(attempt, self._settings.retry_backoff_s)
                 logger.warning("task.retry", task_id=task_id, attempt=attempt, code=code)
                 self.publish(task_id, TaskStatus.PENDING, 0)
@@ -144,19 +153,21 @@ class TaskRunner:
         if await self._store.transition(
             task_id,
             TaskStatus.FAILED,
+            attempt=attempt,
             error_code=code,
             error_message=message,
             finished_at=datetime.now(UTC),
         ):
             await self._finish(task, TaskStatus.FAILED)
 
-    async def _on_cancelled(self, task: ProcessingTask) -> None:
-        """Shutdown (not a user cancel): give the attempt back and leave it for the queue."""
-        current = await self._store.get(str(task.id))
-        if current.status == TaskStatus.PROCESSING:
-            await self._store.transition(
-                str(task.id), TaskStatus.PENDING, progress=0, attempts=task.attempts
-            )
+    async def _on_cancelled(self, task: ProcessingTask, attempt: int) -> None:
+        """Shutdown (not a user cancel): give the attempt back and leave it for the queue.
+
+        After a user cancel the row is CANCELLED and this changes nothing.
+        """
+        await self._store.transition(
+            str(task.id), TaskStatus.PENDING, attempt=attempt, progress=0, attempts=task.attempts
+        )
 
     async def _finish(self, task: ProcessingTask, status: TaskStatus) -> None:
         logger.info("task.finished", task_id=str(task.id), status=status.value)

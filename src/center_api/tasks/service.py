@@ -11,8 +11,6 @@ from typing import Any
 from uuid import uuid4
 
 import msgspec
-from advanced_alchemy.exceptions import RepositoryError
-from sqlalchemy.exc import SQLAlchemyError
 
 from center_api.core.errors import (
     BusinessRuleViolationError,
@@ -87,7 +85,7 @@ class TaskService:
             try:
                 await self.recover()
                 break
-            except (SQLAlchemyError, RepositoryError, OSError) as exc:
+            except Exception as exc:  # database or queue unreachable: retry, never give up
                 logger.error("tasks.recovery_failed", error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
@@ -112,39 +110,54 @@ class TaskService:
         """PROCESSING rows (a crash) are requeued or failed; PENDING rows are requeued.
 
         On a shared queue a PROCESSING row may be running in another process: only rows whose
-        heartbeat is older than ``tasks.stale_after_s`` count as crashed. ``stale_only`` (the
-        periodic check) leaves PENDING rows alone, since their jobs are still in the queue.
+        heartbeat is older than ``tasks.stale_after_s`` count as crashed, and the move is
+        conditional on that, so of several processes recovering one row only one does.
+        ``stale_only`` (the periodic check) leaves PENDING rows alone, since their jobs are
+        still in the queue.
         """
         wanted = (
             [TaskStatus.PROCESSING] if stale_only else [TaskStatus.PROCESSING, TaskStatus.PENDING]
         )
-        rows = [t for t in await self.store.ids_with_status(wanted) if not self._is_alive(t)]
-        for task in rows:
+        stale_before = self._stale_before()
+        recovered = 0
+        for task in await self.store.ids_with_status(wanted):
             task_id = str(task.id)
-            if task.status == TaskStatus.PROCESSING and task.attempts >= task.max_attempts:
-                await self.store.transition(
-                    task_id,
-                    TaskStatus.FAILED,
-                    error_code="WORKER_CRASHED",
-                    error_message="The worker stopped during the last allowed attempt.",
-                    finished_at=datetime.now(UTC),
-                )
+            if task.status == TaskStatus.PENDING:
+                await self.queue.enqueue(task_id, task.priority)  # a duplicate job is a no-op
+                recovered += 1
                 continue
-            if task.status == TaskStatus.PROCESSING:
-                await self.store.transition(task_id, TaskStatus.PENDING, progress=0)
-            await self.queue.enqueue(task_id, task.priority)
-        if rows:
-            logger.info("tasks.recovered", count=len(rows))
+            if task.attempts >= task.max_attempts:
+                target, changes = (
+                    TaskStatus.FAILED,
+                    {
+                        "error_code": "WORKER_CRASHED",
+                        "error_message": "The worker stopped during the last allowed attempt.",
+                        "finished_at": datetime.now(UTC),
+                    },
+                )
+            else:
+                target, changes = TaskStatus.PENDING, {"progress": 0}
+            if not await self.store.transition(
+                task_id, target, attempt=task.attempts, stale_before=stale_before, **changes
+            ):
+                continue  # alive after all, finished meanwhile, or another process took it
+            recovered += 1
+            self.events.publish(task_id, {"id": task_id, "status": target.value})
+            if target == TaskStatus.PENDING:
+                await self.queue.enqueue(task_id, task.priority)
+            if task.parent_id:
+                await refresh_batch(self.store, self.events, str(task.parent_id))
+        if recovered:
+            logger.info("tasks.recovered", count=recovered)
 
-    def _is_alive(self, task: ProcessingTask) -> bool:
-        """A PROCESSING row another process may still be running (shared queues only)."""
-        if not self.queue.is_shared or task.status != TaskStatus.PROCESSING:
-            return False
-        last_sign = task.heartbeat_at or task.started_at
-        if last_sign is None:
-            return False
-        stale_after = timedelta(seconds=self._settings.tasks.stale_after_s)
-        return datetime.now(UTC) - last_sign < stale_after
+    def _stale_before(self) -> datetime | None:
+        """Heartbeats older than this are dead workers'; None: every PROCESSING row is dead.
+
+        With the in-process queue nothing else can be running this process's tasks.
+        """
+        if not self.queue.is_shared:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=self._settings.tasks.stale_after_s)
 
     # --- submission ------------------------------------------------------------------------
     async def submit(self, submission: Submission) -> ProcessingTask:
@@ -328,8 +341,10 @@ class TaskService:
         while True:
             await asyncio.sleep(settings.heartbeat_s)
             if self.queue.is_shared:  # another machine's worker may have died meanwhile
-                with contextlib.suppress(SQLAlchemyError, RepositoryError, OSError):
+                try:
                     await self.recover(stale_only=True)
+                except Exception as exc:  # database or queue down: try again next beat
+                    logger.warning("tasks.recovery_failed", error=str(exc))
             if loop.time() >= next_expiry:
                 next_expiry = loop.time() + settings.sweep_interval_s
                 try:

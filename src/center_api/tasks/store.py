@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from center_api.core.errors import ResourceNotFoundError, ValidationError
 from center_api.db.models import ProcessingTask
@@ -60,12 +60,35 @@ class TaskStore:
             )
             return list(rows), int(total or 0)
 
-    async def transition(self, task_id: str, target: TaskStatus, **changes: Any) -> bool:
-        """Move to ``target`` only if the row is in a state allowed to; True if it moved."""
+    async def transition(
+        self,
+        task_id: str,
+        target: TaskStatus,
+        *,
+        attempt: int | None = None,
+        stale_before: datetime | None = None,
+        **changes: Any,
+    ) -> bool:
+        """Move to ``target`` only if the row is in a state allowed to; True if it moved.
+
+        ``attempt`` fences a worker to its own run: the row moves only while its ``attempts``
+        is still that number (a worker wrongly taken for dead cannot finish a newer run).
+        ``stale_before`` moves it only if its last heartbeat is older (two processes recovering
+        the same dead worker's task: one wins).
+        """
         allowed = [s.value for s in ALLOWED_FROM[target]]
+        conditions = [
+            ProcessingTask.id == parse_task_id(task_id),
+            ProcessingTask.status.in_(allowed),
+        ]
+        if attempt is not None:
+            conditions.append(ProcessingTask.attempts == attempt)
+        if stale_before is not None:
+            last_sign = func.coalesce(ProcessingTask.heartbeat_at, ProcessingTask.started_at)
+            conditions.append(or_(last_sign.is_(None), last_sign < stale_before))
         statement = (
             update(ProcessingTask)
-            .where(ProcessingTask.id == parse_task_id(task_id), ProcessingTask.status.in_(allowed))
+            .where(*conditions)
             .values(status=target.value, updated_at=func.now(), **changes)
         )
         async with self._db.get_session() as session:
@@ -84,13 +107,14 @@ class TaskStore:
             await session.execute(statement)
             await session.commit()
 
-    async def touch(self, task_id: str) -> None:
-        """Record that the worker running ``task_id`` is alive (only while PROCESSING)."""
+    async def touch(self, task_id: str, attempt: int) -> None:
+        """Record that the worker running ``attempt`` of ``task_id`` is alive."""
         statement = (
             update(ProcessingTask)
             .where(
                 ProcessingTask.id == parse_task_id(task_id),
                 ProcessingTask.status == TaskStatus.PROCESSING.value,
+                ProcessingTask.attempts == attempt,
             )
             .values(heartbeat_at=datetime.now(UTC))
         )

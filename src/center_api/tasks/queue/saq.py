@@ -6,9 +6,12 @@ there is one SAQ queue per priority band (``high`` > 0, ``normal`` = 0, ``low`` 
 consumer slot polls the bands in that order. Within a band delivery is FIFO (priorities 9 and 1
 are both "high"). Delays (retry back-off) use SAQ's scheduled jobs.
 
-A running job is touched every ``JOB_TOUCH_S``; SAQ's sweep (run by every process, at most once a
-minute across them) drops a job untouched for ``JOB_HEARTBEAT_S``, so a killed worker leaves no
-job behind in Redis. Its *task* is taken back by the database heartbeat (TaskService.recover).
+A running job is touched every ``JOB_TOUCH_S``; SAQ's sweep (run by every consuming process, at
+most once a minute across them) drops a job untouched for ``JOB_HEARTBEAT_S``, so a killed worker
+leaves no job behind in Redis. Its *task* is taken back by the database heartbeat
+(TaskService.recover). Should the sweep ever catch a live job (touches failing for a minute), it
+only marks the job: this consumer never checks SAQ's abort flag, and at worst a duplicate
+delivery follows, which the runner's guarded claim turns into a no-op.
 """
 
 import asyncio
@@ -125,7 +128,9 @@ class SaqTaskQueue:
             if job is None:
                 continue
             # attempts=1 makes the job not retryable: SAQ's sweep drops it instead of re-running.
-            await job.update(status=Status.ACTIVE, started=int(time.time() * 1000), attempts=1)
+            # Bookkeeping only: the task runs even if Redis refuses the update.
+            with contextlib.suppress(Exception):
+                await job.update(status=Status.ACTIVE, started=int(time.time() * 1000), attempts=1)
             task_id = str((job.kwargs or {}).get("task_id", ""))
             # Its own asyncio task, so cancelling one task (DELETE) leaves the slot alive.
             run = asyncio.get_running_loop().create_task(handler(task_id))
@@ -144,7 +149,9 @@ class SaqTaskQueue:
             except Exception:  # the handler records failures itself; never kill the slot
                 logger.exception("task.handler_crashed", task_id=task_id)
             finally:
-                toucher.cancel()
+                toucher.cancel()  # and wait: a late touch would re-store the finished job
+                with contextlib.suppress(asyncio.CancelledError):
+                    await toucher
             await self._finish(job)
 
     @staticmethod
