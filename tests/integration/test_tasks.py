@@ -52,6 +52,10 @@ async def purge(queue: dict) -> None:
     await adapter.stop()
 
 
+# Tests of several processes sharing one queue run on the SAQ backend only.
+SHARED_QUEUE_ONLY = pytest.mark.parametrize("queue_settings", ["saq"], indirect=True)
+
+
 @pytest.fixture
 def task_settings(make_settings, tmp_path, queue_settings):
     def build(**sections):
@@ -275,10 +279,10 @@ def test_tasks_write_usage_rows_with_their_task_id(task_settings, image):
         assert stats["tasks_by_status"]["COMPLETED"] == 1 and "u2netp" in stats["loaded_models"]
 
 
+@SHARED_QUEUE_ONLY
 def test_an_api_role_only_enqueues_and_another_process_runs_the_task(
     task_settings, queue_settings, image
 ):
-    shared_only(queue_settings)
     api = create_app(task_settings(server={"role": "api"}))
     worker = create_app(task_settings(server={"role": "worker"}))
     with TestClient(api) as client:
@@ -291,17 +295,12 @@ def test_an_api_role_only_enqueues_and_another_process_runs_the_task(
         assert client.get(f"{TASKS}/{task['id']}/result").content[:4] == b"\x89PNG"
 
 
-def shared_only(queue_settings) -> None:
-    if not queue_settings["url"]:
-        pytest.skip("this needs a queue shared by several processes (saq)")
-
-
 def service_of(client, app) -> TaskService:
     return client.blocking_portal.call(app.state.dishka_container.get, TaskService)
 
 
+@SHARED_QUEUE_ONLY
 def test_events_and_cancels_reach_across_processes(task_settings, queue_settings, image):
-    shared_only(queue_settings)
     api = create_app(task_settings(server={"role": "api"}))
     worker = create_app(task_settings(server={"role": "worker"}))
     with (
@@ -338,10 +337,10 @@ def test_events_and_cancels_reach_across_processes(task_settings, queue_settings
         assert running["id"] not in [r["task_id"] for r in rows]
 
 
+@SHARED_QUEUE_ONLY
 def test_a_dead_workers_task_is_taken_back_once_its_heartbeat_is_stale(
     task_settings, queue_settings, image
 ):
-    shared_only(queue_settings)
     beats = {"heartbeat_s": 0.2, "stale_after_s": 6.0}
     api = create_app(task_settings(server={"role": "api"}, tasks=beats))
     with TestClient(api) as client:
@@ -372,10 +371,10 @@ def test_a_dead_workers_task_is_taken_back_once_its_heartbeat_is_stale(
             assert client.get(f"{TASKS}/{task['id']}").json()["attempts"] == 2
 
 
+@SHARED_QUEUE_ONLY
 def test_a_running_task_keeps_its_row_alive_past_the_stale_limit(
     task_settings, queue_settings, image
 ):
-    shared_only(queue_settings)
     beats = {"heartbeat_s": 0.2, "stale_after_s": 1.0}
     api = create_app(task_settings(server={"role": "api"}, tasks=beats))
     worker = create_app(task_settings(server={"role": "worker"}, tasks=beats))
