@@ -25,7 +25,7 @@ from tests.support.services import fresh_postgres_database, redis_url, unavailab
 
 pytestmark = pytest.mark.e2e
 TOTAL = 100
-SIZE = (640, 480)
+SIZE = (400, 300)
 TASKS = "/api/v1/tasks"
 
 
