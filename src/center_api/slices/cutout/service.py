@@ -63,8 +63,10 @@ class CutoutService:
         if options.channels == "alpha":
             out = alpha
         else:
-            colour = estimate_foreground(rgb, alpha) if options.decontaminate else rgb
-            out = cutout_rgba(np.dstack([colour, pixels[..., 3:]]), alpha)
+            colour = estimate_foreground(rgb, alpha) if options.decontaminate else pixels
+            if options.decontaminate and pixels.shape[2] == 4:  # keep the input's own alpha
+                colour = np.dstack([colour, pixels[..., 3]])
+            out = cutout_rgba(colour, alpha)
         box = foreground_box(alpha)
         if options.crop and box is not None:
             margin = parse_margin(options.crop_margin, box[2], box[3])
