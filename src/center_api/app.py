@@ -30,7 +30,13 @@ from center_api.core.middleware import RequestContextMiddleware
 from center_api.core.rate_limit import RateLimiter, build_rate_limit_store
 from center_api.core.security_gate import SecurityGate, warn_if_exposed
 from center_api.core.security_keys import ApiKeyStore
-from center_api.core.settings import CorsSettings, Settings, SettingsError, load_settings
+from center_api.core.settings import (
+    CorsSettings,
+    Settings,
+    SettingsError,
+    check_backends_installed,
+    load_settings,
+)
 from center_api.db.config import build_db_config
 from center_api.db.provider import DatabaseProvider
 from center_api.kernel.kernel import InferenceKernel
@@ -61,7 +67,12 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, entry_points: EntryPointSource | None = None) -> Runtime:
-    """Read the manifest, discover slices, configure the database (all cheap)."""
+    """Read the manifest, discover slices, configure the database (all cheap).
+
+    Raises:
+        SettingsError: A configured backend's packages are not installed.
+    """
+    check_backends_installed(settings)
     store = ModelStore.from_directory(Path(settings.models.dir))
     db_config = build_db_config(settings.database)
     return Runtime(

@@ -1,8 +1,9 @@
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-from center_api.core.settings import SettingsError, load_settings
+from center_api.core.settings import SettingsError, check_backends_installed, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -111,3 +112,15 @@ def test_every_env_example_variable_is_understood():
     env.pop("CENTER_API_CONFIG")
     settings = load_settings(root / "litestar.toml", environ=env)
     assert settings.inference.queue_max_size == 100
+
+
+def test_a_backend_without_its_extra_is_a_clear_startup_error(tmp_path, monkeypatch):
+    settings = load_settings(write(tmp_path, ""), environ={"QUEUE_URL": "redis://127.0.0.1/0"})
+    check_backends_installed(settings)  # the dev install has the scale extra
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "saq" else real_find_spec(name)
+    )
+    with pytest.raises(SettingsError, match=r"QUEUE_URL needs the scale extra \(saq"):
+        check_backends_installed(settings)
+    check_backends_installed(load_settings(write(tmp_path, ""), environ={}))  # nothing wanted

@@ -13,7 +13,12 @@ from center_api.cli.images import cutout
 from center_api.cli.keys import keys
 from center_api.cli.models import models
 from center_api.cli.plugins import plugins
-from center_api.core.settings import Settings, SettingsError, load_settings
+from center_api.core.settings import (
+    Settings,
+    SettingsError,
+    check_backends_installed,
+    load_settings,
+)
 from center_api.db import migrate
 
 
@@ -56,6 +61,11 @@ def serve(
     import uvicorn  # noqa: PLC0415 - only this command needs it
 
     role = role or settings.server.role
+    try:
+        check_backends_installed(settings)
+    except SettingsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     if role != "all" and not settings.queue.url:
         click.echo(f"error: --role {role} needs a shared queue: set QUEUE_URL", err=True)
         sys.exit(2)

@@ -6,6 +6,7 @@ overridden from the environment as ``CENTER_API__SECTION__KEY`` (e.g.
 ``DATABASE_URL`` …) work as written. A bad value stops startup with a message naming the key.
 """
 
+import importlib.util
 import os
 import tomllib
 from collections.abc import Mapping
@@ -259,6 +260,31 @@ def load_settings(
             _set_path(data, path, value)
             sources[path] = name
     return settings_from_mapping(data, sources)
+
+
+# The backends outside the default install, and the optional extra that brings each.
+_EXTRA_MODULES = {"queue": ("saq", "redis"), "storage": ("obstore",)}
+
+
+def check_backends_installed(settings: Settings) -> None:
+    """Fail early, and clearly, when a configured backend's packages are not installed.
+
+    Raises:
+        SettingsError: ``QUEUE_URL`` (SAQ on Redis) or an ``s3://`` ``STORAGE_URL`` without the
+            ``scale`` extra.
+    """
+    wanted = {
+        "queue": bool(settings.queue.url),
+        "storage": bool(settings.storage.url and settings.storage.url.startswith("s3://")),
+    }
+    for section, modules in _EXTRA_MODULES.items():
+        missing = [m for m in modules if wanted[section] and importlib.util.find_spec(m) is None]
+        if missing:
+            variable = "QUEUE_URL" if section == "queue" else "STORAGE_URL"
+            raise SettingsError(
+                f"{variable} needs the scale extra ({', '.join(missing)} not installed): "
+                "pip install 'center-api[scale]'"
+            )
 
 
 def settings_from_mapping(
