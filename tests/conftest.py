@@ -42,6 +42,12 @@ def centerface(model_dir: Path) -> LoadedModel:
     return SessionCache(store, InferenceSettings(), Metrics()).get("centerface")
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``shared_data`` skip, with the reason, when the shared data is absent."""
+    if item.get_closest_marker("shared_data") and not (SHARED_DIR / "testdata").is_dir():
+        pytest.skip(SHARED_MISSING)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared photos with ground truth; tests using it skip when it is absent."""
