@@ -23,17 +23,9 @@ from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.sessions import SessionCache
-from center_api.testing.cluster import start_node
+from center_api.testing.cluster import rss_mb, start_node
 
 SHARED_PHOTO = REPO.parent / "shared/testdata/cutout/images/coco_horse00_000000281447.jpg"
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class PeakRss:

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from center_api.testing.cluster import rss_mb
 from tests.conftest import encode_png, subject_on_background
-from tests.integration.test_hostile_inputs import rss_mb
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.e2e

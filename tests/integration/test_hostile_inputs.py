@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from center_api.testing.cluster import rss_mb
 from tests.conftest import decode_png, subject_on_background
 from tests.support.server import start_server
 
@@ -200,13 +201,6 @@ def _ct(value: str) -> dict[str, str]:
 
 def _mp(boundary: str) -> dict[str, str]:
     return {"content-type": f"multipart/form-data; boundary={boundary}"}
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 @pytest.fixture(scope="module")

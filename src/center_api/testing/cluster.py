@@ -19,6 +19,14 @@ import asyncpg
 import httpx
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (NaN once it has none, e.g. it exited)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def free_port() -> int:
     """A TCP port free on loopback right now."""
     with socket.socket() as sock:
