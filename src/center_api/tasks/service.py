@@ -120,7 +120,8 @@ class TaskService:
         )
         stale_before = self._stale_before()
         recovered = 0
-        for task in await self.store.ids_with_status(wanted):
+        # Live PROCESSING rows are filtered out in the query, and the UPDATE checks again.
+        for task in await self.store.ids_with_status(wanted, stale_before=stale_before):
             task_id = str(task.id)
             if task.status == TaskStatus.PENDING:
                 await self.queue.enqueue(task_id, task.priority)  # a duplicate job is a no-op

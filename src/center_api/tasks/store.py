@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from center_api.core.errors import ResourceNotFoundError, ValidationError
 from center_api.db.models import ProcessingTask
@@ -84,8 +84,7 @@ class TaskStore:
         if attempt is not None:
             conditions.append(ProcessingTask.attempts == attempt)
         if stale_before is not None:
-            last_sign = func.coalesce(ProcessingTask.heartbeat_at, ProcessingTask.started_at)
-            conditions.append(or_(last_sign.is_(None), last_sign < stale_before))
+            conditions.append(_is_stale(stale_before))
         statement = (
             update(ProcessingTask)
             .where(*conditions)
@@ -122,15 +121,25 @@ class TaskStore:
             await session.execute(statement)
             await session.commit()
 
-    async def ids_with_status(self, statuses: Iterable[TaskStatus]) -> list[ProcessingTask]:
-        """Runnable rows (no batch parents) in ``statuses``, by priority then age."""
+    async def ids_with_status(
+        self, statuses: Iterable[TaskStatus], *, stale_before: datetime | None = None
+    ) -> list[ProcessingTask]:
+        """Runnable rows (no batch parents) in ``statuses``, by priority then age.
+
+        ``stale_before`` leaves out PROCESSING rows whose last heartbeat is newer (their
+        workers are alive); other statuses are unaffected.
+        """
+        conditions: list[ColumnElement[bool]] = [
+            ProcessingTask.status.in_([s.value for s in statuses]),
+            ProcessingTask.input_ref.is_not(None),
+        ]
+        if stale_before is not None:
+            processing = ProcessingTask.status == TaskStatus.PROCESSING.value
+            conditions.append(or_(~processing, _is_stale(stale_before)))
         async with self._db.get_session() as session:
             rows = await session.scalars(
                 select(ProcessingTask)
-                .where(
-                    ProcessingTask.status.in_([s.value for s in statuses]),
-                    ProcessingTask.input_ref.is_not(None),
-                )
+                .where(*conditions)
                 .order_by(ProcessingTask.priority.desc(), ProcessingTask.created_at)
             )
             return list(rows)
@@ -152,6 +161,12 @@ class TaskStore:
                 select(ProcessingTask.status, func.count()).group_by(ProcessingTask.status)
             )
             return {status: int(count) for status, count in rows.all()}
+
+
+def _is_stale(stale_before: datetime) -> ColumnElement[bool]:
+    """The row's last sign of life (heartbeat, else start) is older than ``stale_before``."""
+    last_sign = func.coalesce(ProcessingTask.heartbeat_at, ProcessingTask.started_at)
+    return or_(last_sign.is_(None), last_sign < stale_before)
 
 
 def validate_page(limit: int, offset: int) -> None:
