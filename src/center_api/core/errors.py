@@ -77,6 +77,12 @@ class ResourceNotFoundError(ApplicationError):
     """No such resource (or route)."""
 
 
+class TaskNotFoundError(ResourceNotFoundError):
+    """No task with that id that the caller may see (another key's task looks absent too)."""
+
+    code = "TASK_NOT_FOUND"
+
+
 class MethodNotAllowedError(ApplicationError):
     """The route exists but not for this HTTP method."""
 

@@ -131,6 +131,13 @@ class TaskSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     stale_after_s: PositiveFloat = 60.0
     # How often expired inputs and results are deleted.
     sweep_interval_s: PositiveFloat = 300.0
+    # Callbacks are signed with HMAC-SHA256 of this secret (X-Center-Signature); empty: unsigned.
+    webhook_secret: str = ""
+    # A callback answered 5xx, or timing out, is sent again with doubling delays, at most
+    # ``webhook_max_attempts`` times and never later than ``webhook_max_total_s`` after the first.
+    webhook_max_attempts: PositiveInt = 4
+    webhook_backoff_s: PositiveFloat = 1.0
+    webhook_max_total_s: PositiveFloat = 60.0
 
     def __post_init__(self) -> None:
         """A live worker must get at least two heartbeats in before its row counts as stale."""
@@ -174,6 +181,9 @@ class AuthSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """Who may call: ``open`` (anyone; loopback use) or ``api_key`` (``X-API-Key`` required)."""
 
     mode: Literal["open", "api_key"] = "open"
+    # api_key mode: true lets anyone scrape /metrics; false needs an admin key (Prometheus can
+    # send it as a bearer token).
+    public_metrics: bool = False
 
 
 class RateLimitSettings(Struct, forbid_unknown_fields=True, kw_only=True):

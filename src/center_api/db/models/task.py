@@ -6,7 +6,7 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -18,6 +18,8 @@ class ProcessingTask(UUIDv7AuditBase):
         # The queue's pick order: status, then priority (higher first), then age.
         Index("ix_processing_tasks_status_priority_created", "status", "priority", "created_at"),
         Index("ix_processing_tasks_tool_status", "tool", "status"),
+        # A key lists its own tasks, newest first.
+        Index("ix_processing_tasks_caller_created", "caller", "created_at"),
     )
 
     tool: Mapped[str] = mapped_column(String(64))
@@ -33,8 +35,16 @@ class ProcessingTask(UUIDv7AuditBase):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     timeout_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The owner: the API key id that submitted it, or "anonymous" (open mode). Only the owner
+    # and admins see the task, its children, result and events.
     caller: Mapped[str] = mapped_column(String(64), default="anonymous")
+    # Megapixels reserved on the owner's quota at submission (given back if the task fails).
+    reserved_megapixels: Mapped[float] = mapped_column(Float, default=0.0)
     callback_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # The last callback delivery: "200", "503", "timeout", "refused" …, how many tries, when.
+    callback_status: Mapped[str | None] = mapped_column(String(64), default=None)
+    callback_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    callback_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
     parent_id: Mapped[UUID | None] = mapped_column(
         GUID, ForeignKey("processing_tasks.id", ondelete="CASCADE"), default=None, index=True
     )
