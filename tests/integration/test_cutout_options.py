@@ -63,7 +63,7 @@ def test_image_url_on_loopback_is_refused_unless_allowed(make_settings, photo):
     with serve_routes(routes) as base:
         with TestClient(create_app(make_settings())) as client:
             body = assert_error(post(client, image_url=f"{base}/photo.png"), 422, "URL_NOT_ALLOWED")
-            assert body["error"]["details"]["addresses"] == ["127.0.0.1"]
+            assert body["error"]["details"] == {"host": "127.0.0.1"}
         allowed = make_settings(fetch={"allow_private_networks": True})
         with TestClient(create_app(allowed)) as client:
             response = post(client, image_url=f"{base}/photo.png")

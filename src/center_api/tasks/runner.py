@@ -174,7 +174,9 @@ class TaskRunner:
         self.publish(str(task.id), status, 100 if status == TaskStatus.COMPLETED else None)
         await self._refresh_parent(task)
         if task.callback_url:
-            callback = send_callback(self._store, str(task.id), task.callback_url, self._fetch)
+            callback = send_callback(
+                self._store, str(task.id), task.callback_url, self._fetch, self._settings
+            )
             self._background.add(asyncio.get_running_loop().create_task(callback))
 
     async def _refresh_parent(self, task: ProcessingTask) -> None:
