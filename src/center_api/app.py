@@ -28,7 +28,13 @@ from center_api.core.logging import configure_logging, get_logger
 from center_api.core.metrics import Metrics
 from center_api.core.middleware import RequestContextMiddleware
 from center_api.core.rate_limit import RateLimiter, build_rate_limit_store
-from center_api.core.security_gate import SecurityGate, warn_if_exposed
+from center_api.core.security_gate import (
+    PUBLIC,
+    TOOL,
+    SecurityGate,
+    SecurityHeaders,
+    warn_if_exposed,
+)
 from center_api.core.security_keys import ApiKeyStore
 from center_api.core.settings import (
     CorsSettings,
@@ -43,6 +49,7 @@ from center_api.kernel.kernel import InferenceKernel
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.provider import KernelProvider
 from center_api.registry.loader import EntryPointSource, SliceRegistry, discover_slices
+from center_api.registry.spec import Slice
 from center_api.registry.toggles import disabled_router
 from center_api.tasks import router as task_routes
 from center_api.tasks.provider import TaskProvider
@@ -125,18 +132,23 @@ def create_app(
     runtime = build_runtime(settings, entry_points)
     container = build_container(runtime, extra_providers)
     limiter = RateLimiter(build_rate_limit_store(settings.queue.url, settings.queue.name))
+    gate = SecurityGate(settings, ApiKeyStore(runtime.db_config), limiter)
     app = Litestar(
         route_handlers=[_api_router(runtime.registry), core_routes.metrics],
+        guards=[gate.guard],
         exception_handlers=exception_handlers(),
         openapi_config=_openapi_config(),
         plugins=[SQLAlchemyPlugin(config=runtime.db_config)],
         on_startup=[partial(_start, container, runtime)],
-        # Tasks, then usage (its final flush needs the database, which the plugin closes last).
+        # Tasks, then usage (its final flush needs the database). Litestar runs these hooks
+        # after the SQLAlchemy plugin has disposed of the engine, so the connections they
+        # opened meanwhile are closed last, explicitly.
         on_shutdown=[
             partial(_stop_tasks, container),
             limiter.store.close,
             runtime.usage.close,
             container.close,
+            partial(_dispose_engine, runtime.db_config),
         ],
         request_max_body_size=settings.server.max_request_bytes,
         cors_config=_cors_config(settings.cors),
@@ -144,15 +156,10 @@ def create_app(
         debug=settings.server.debug,
     )
     setup_dishka(container, app)
-    usage_observer = UsageObserver(runtime.registry, runtime.usage)
-    gate = SecurityGate(
-        app.asgi_handler,
-        settings,
-        ApiKeyStore(runtime.db_config),
-        limiter,
-        is_metered=lambda path: usage_observer.tool_of(path) is not None,
+    usage_observer = UsageObserver(runtime.usage)
+    app.asgi_handler = RequestContextMiddleware(
+        SecurityHeaders(app.asgi_handler), runtime.metrics, observers=[usage_observer]
     )
-    app.asgi_handler = RequestContextMiddleware(gate, runtime.metrics, observers=[usage_observer])
     return app
 
 
@@ -179,9 +186,19 @@ def _cors_config(cors: CorsSettings) -> CORSConfig | None:
 def _api_router(registry: SliceRegistry) -> Router:
     handlers: list[Any] = [core_routes.health, core_routes.live, task_routes.stats]
     handlers.append(task_routes.build_router())
-    handlers += [s.build_router() for s in registry.mounted()]
+    handlers += [_slice_router(s) for s in registry.mounted()]
     handlers += [disabled_router(s.name, s.path) for s in registry.switched_off()]
     return Router(path=API_PREFIX, route_handlers=handlers)
+
+
+def _slice_router(spec: Slice) -> Router:
+    """The slice's own router; an image slice's routes are marked with its name (billing, usage)."""
+    opt = {TOOL: spec.name} if spec.capabilities.accepts_image else {}
+    return Router(path="/", route_handlers=[spec.build_router()], opt=opt)
+
+
+async def _dispose_engine(db_config: SQLAlchemyAsyncConfig) -> None:
+    await db_config.get_engine().dispose()
 
 
 async def _stop_tasks(container: AsyncContainer) -> None:
@@ -193,7 +210,10 @@ def _openapi_config() -> OpenAPIConfig:
         title="Center API",
         version=__version__,
         description="Self-hosted image processing: background removal and more.",
-        path="/schema",
+        # The documentation is public, like the routes it describes are discoverable.
+        openapi_router=Router(
+            path="/schema", route_handlers=[], include_in_schema=False, opt=PUBLIC
+        ),
         render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
     )
 

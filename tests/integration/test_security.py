@@ -138,12 +138,25 @@ def test_user_key_on_usage_and_stats_is_403_admin_key_is_200(keyed):
         assert client.get(path, headers={"X-API-Key": admin_token}).status_code == 200
 
 
-def test_health_live_metrics_and_schema_stay_open(keyed):
+def test_health_live_and_schema_stay_open(keyed):
     client, *_ = keyed
-    for path in ("/api/v1/health", "/api/v1/health/live", "/metrics", "/schema/openapi.json"):
+    for path in ("/api/v1/health", "/api/v1/health/live", "/schema/openapi.json"):
         response = client.get(path)
         assert response.status_code == 200, (path, response.text)
         assert "x-ratelimit-limit" not in response.headers
+
+
+def test_metrics_need_an_admin_key_unless_made_public(keyed, make_settings):
+    client, _, (_, admin_token), (_, user_token) = keyed
+    assert_error(client.get("/metrics"), 401, "AUTHENTICATION_ERROR")
+    assert_error(
+        client.get("/metrics", headers={"X-API-Key": user_token}), 403, "AUTHORIZATION_ERROR"
+    )
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {admin_token}"})
+    assert scraped.status_code == 200 and "http_requests_total" in scraped.text
+    public = make_settings(auth={"mode": "api_key", "public_metrics": True})
+    with TestClient(create_app(public)) as open_client:
+        assert open_client.get("/metrics").status_code == 200
 
 
 def test_usage_rows_carry_the_key_id_as_caller(keyed):
@@ -249,18 +262,23 @@ def test_call_quota_counts_successes_only_then_402(make_settings):
         body = assert_error(segment(client, token), 402, "INSUFFICIENT_QUOTA")
         assert body["error"]["details"]["used_calls"] == 2
         assert body["error"]["details"]["quota_calls"] == 2
+        assert body["error"]["details"]["remaining_calls"] == 0
         # Reading the catalog is not a call; the key still works for it.
         assert client.get("/api/v1/tools", headers={"X-API-Key": token}).status_code == 200
 
 
-def test_megapixel_quota_is_charged_by_decoded_size(make_settings):
+def test_megapixel_quota_refuses_an_image_larger_than_what_is_left(make_settings):
     settings = make_settings(auth={"mode": "api_key"})
     _, token = make_key(settings, name="mp", quota_megapixels=0.3)
+    small = encode_png(subject_on_background((200, 100))[0])  # 0.02 MP
     with TestClient(create_app(settings)) as client:
         assert segment(client, token).status_code == 200  # 0.1728 MP
-        assert segment(client, token).status_code == 200  # 0.3456 MP: over after this one
-        body = assert_error(segment(client, token), 402, "INSUFFICIENT_QUOTA")
-        assert body["error"]["details"]["used_megapixels"] == pytest.approx(0.3456)
+        body = assert_error(segment(client, token), 402, "INSUFFICIENT_QUOTA")  # would be 0.3456
+        details = body["error"]["details"]
+        assert details["used_megapixels"] == pytest.approx(0.1728)
+        assert details["remaining_megapixels"] == pytest.approx(0.1272)
+        assert details["requested_megapixels"] == pytest.approx(0.1728)
+        assert segment(client, token, data=small).status_code == 200  # fits what is left
 
 
 def test_cors_is_off_by_default_and_follows_config(client, make_settings):

@@ -1,10 +1,12 @@
-"""dishka providers of the core: settings, metrics, registry, database config, health."""
+"""dishka providers of the core: settings, metrics, registry, database config, health, caller."""
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from dishka import Provider, Scope, from_context, provide
+from litestar import Request
 
 from center_api.core.health import HealthService
 from center_api.core.metrics import Metrics
+from center_api.core.security import ANONYMOUS_PRINCIPAL, Principal, principal_of
 from center_api.core.settings import Settings
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceRegistry
@@ -24,3 +26,8 @@ class CoreProvider(Provider):
     usage = from_context(provides=UsageRecorder)
 
     health = provide(HealthService, scope=Scope.REQUEST)
+
+    @provide(scope=Scope.REQUEST)
+    def principal(self, request: Request) -> Principal:
+        """The caller the security gate admitted (anonymous if none was established)."""
+        return principal_of(request.scope) or ANONYMOUS_PRINCIPAL

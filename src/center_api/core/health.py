@@ -6,11 +6,14 @@ from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
+from center_api import __version__
+from center_api.core.logging import get_logger
 from center_api.db.migrate import current_revision, head_revision
 from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.loader import SliceRegistry
 
 DB_TIMEOUT_S = 3.0
+logger = get_logger("center_api.health")
 
 
 class HealthService:
@@ -24,13 +27,20 @@ class HealthService:
         self._db = db
         self._started = time.monotonic()
 
-    async def report(self) -> dict[str, Any]:
-        """Return ``{"ready": bool, "checks": {...}}``; ready means every check passed."""
+    async def report(self, *, details: bool) -> dict[str, Any]:
+        """``{"status", "version", "ready"}``; with ``details`` (admins) the checks and slots.
+
+        Ready means every check passed. Nothing in it names a path, an address, SQL or a
+        driver's message, whoever asks.
+        """
         checks = {"model_store": self.model_store(), "database": await self.database()}
-        scheduler = self._kernel.scheduler
         ready = all(check["ok"] for check in checks.values())
+        summary = {"status": "ok" if ready else "unavailable", "version": __version__}
+        if not details:
+            return {**summary, "ready": ready}
+        scheduler = self._kernel.scheduler
         return {
-            "status": "ok" if ready else "unavailable",
+            **summary,
             "live": True,
             "ready": ready,
             "checks": checks,
@@ -50,7 +60,7 @@ class HealthService:
         missing = [m for m in required if m not in store.ids() or not store.is_installed(m)]
         return {
             "ok": store.directory.is_dir() and not missing,
-            "directory": str(store.directory),
+            "directory_present": store.directory.is_dir(),
             "required": required,
             "missing": missing,
         }
@@ -61,8 +71,12 @@ class HealthService:
         try:
             async with asyncio.timeout(DB_TIMEOUT_S), self._db.get_engine().connect() as conn:
                 revision = await conn.run_sync(current_revision)
-        except Exception as exc:  # any failure means not ready
-            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        except TimeoutError:
+            return {"ok": False, "error": f"no answer within {DB_TIMEOUT_S:g} s"}
+        except Exception as exc:  # any failure means not ready; the log has the driver's text
+            logger.warning("health.database_failed", error=f"{type(exc).__name__}: {exc}")
+            kind = type(exc).__name__  # the class only: its text may carry SQL or addresses
+            return {"ok": False, "error": f"the database refused or is unreachable ({kind})"}
         head = head_revision()
         report: dict[str, Any] = {
             "ok": revision == head,

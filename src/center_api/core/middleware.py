@@ -23,6 +23,10 @@ REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 _QUIET_PATHS = frozenset({"/metrics", "/api/v1/health"})
 UNMATCHED_ROUTE = "<unmatched>"
+# Any other method is answered 405 here and counted as OTHER: a client cannot mint a new
+# metrics series per made-up method.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
 
 logger = get_logger("center_api.http")
 
@@ -60,6 +64,8 @@ class RequestOutcome:
     response_bytes: int
     request_id: str
     facts: RequestFacts
+    # The image slice whose route answered (the route's ``tool`` opt), if any.
+    tool: str | None = None
 
 
 RequestObserver = Callable[[RequestOutcome], None]
@@ -97,17 +103,23 @@ class RequestContextMiddleware:
             await send(message)
 
         start = time.perf_counter()
+        method = str(scope.get("method", ""))
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                await self.app(scope, receive, send_with_id)
+                if method in KNOWN_METHODS:
+                    await self.app(scope, receive, send_with_id)
+                else:
+                    method = OTHER_METHOD
+                    await _send_error(send_with_id, request_id, _UNKNOWN_METHOD)
             except Exception:
                 logger.exception("request.unhandled_exception")
                 if not status["started"]:
-                    await _send_internal_error(send_with_id, request_id)
+                    await _send_error(send_with_id, request_id, _INTERNAL)
             finally:
+                handler = scope.get("route_handler")
                 self._finish(
                     RequestOutcome(
-                        method=str(scope.get("method", "")),
+                        method=method,
                         path=scope.get("path", ""),
                         route=scope.get("path_template") or UNMATCHED_ROUTE,
                         status_code=int(status["code"]),
@@ -115,6 +127,7 @@ class RequestContextMiddleware:
                         response_bytes=int(status["bytes"]),
                         request_id=request_id,
                         facts=facts,
+                        tool=getattr(handler, "opt", {}).get("tool") if handler else None,
                     )
                 )
 
@@ -138,17 +151,23 @@ class RequestContextMiddleware:
                 logger.exception("request.observer_failed")
 
 
-async def _send_internal_error(send: Send, request_id: str) -> None:
-    note_error("INTERNAL_ERROR")
+_INTERNAL = (500, "INTERNAL_ERROR", "Internal server error.")
+_UNKNOWN_METHOD = (405, "METHOD_NOT_ALLOWED", "This HTTP method is not supported.")
+
+
+async def _send_error(send: Send, request_id: str, error: tuple[int, str, str]) -> None:
+    """Answer the error envelope from outside Litestar (last resort, unknown methods)."""
+    status, code, message = error
+    note_error(code)
     body: dict[str, Any] = {
         "success": False,
-        "error": {"code": "INTERNAL_ERROR", "message": "Internal server error.", "details": {}},
+        "error": {"code": code, "message": message, "details": {}},
         "request_id": request_id,
     }
     payload = msgspec.json.encode(body)
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
-        "status": 500,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(payload)).encode()),

@@ -7,6 +7,15 @@ reference, so facts noted inside a scheduler thread (a copied context) are seen 
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class QuotaReservation(Protocol):
+    """The caller's quota, as the layers that learn a request's cost see it."""
+
+    async def reserve(self, *, calls: int = 0, megapixels: float = 0.0) -> None:
+        """Reserve more; raises `InsufficientQuotaError` when it does not fit."""
+        ...
 
 
 @dataclass
@@ -17,6 +26,9 @@ class RequestFacts:
     megapixels: float | None = None
     input_bytes: int | None = None
     error_code: str | None = None
+    # Set by the security gate for a billable call by a key with a quota.
+    quota: QuotaReservation | None = None
+    input_reserved: bool = False
 
 
 _current: ContextVar[RequestFacts | None] = ContextVar("center_api_request_facts", default=None)
@@ -32,6 +44,22 @@ def bind_request_facts() -> RequestFacts:
 def current_request_facts() -> RequestFacts | None:
     """The current request's record, or None outside a request."""
     return _current.get()
+
+
+async def reserve_input() -> None:
+    """Reserve the noted input image's megapixels on the caller's quota, once per call.
+
+    Called after the image's header is read (`note_input`), before any pixel is decoded; a
+    call without a quota has nothing to reserve.
+
+    Raises:
+        InsufficientQuotaError: the image is larger than what is left of the quota.
+    """
+    facts = _current.get()
+    if facts is None or facts.quota is None or not facts.megapixels or facts.input_reserved:
+        return
+    facts.input_reserved = True
+    await facts.quota.reserve(megapixels=facts.megapixels)
 
 
 def note_input(width: int, height: int, size_bytes: int) -> None:

@@ -1,4 +1,4 @@
-"""API keys as credentials: format, hashing, the caller of a request, the admin guard.
+"""API keys as credentials: format, hashing, and the caller (principal) of a request.
 
 A key is ``ck_<prefix>_<secret>``: the prefix is public and finds the row; only the SHA-256 of
 the secret is stored and it is compared in constant time. The secret has 256 bits of entropy,
@@ -10,12 +10,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
-from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers import BaseRouteHandler
 from litestar.types import Scope
+
+from center_api.db.models.api_key import ApiKey
 
 KEY_SCHEME = "ck"
 ROLES = ("admin", "user")
@@ -42,11 +40,30 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        """Whether the caller may read usage and statistics."""
+        """Whether the caller sees everything: every task, usage and statistics."""
         return self.role == "admin"
 
+    @property
+    def owner(self) -> str:
+        """What the caller's tasks and usage rows are recorded under."""
+        return self.key_id or ANONYMOUS_OWNER
 
+    @property
+    def sees_only(self) -> str | None:
+        """The owner whose tasks the caller may see; None: all of them (admins)."""
+        return None if self.is_admin else self.owner
+
+
+ANONYMOUS_OWNER = "anonymous"
+# Open mode: no keys, one anonymous owner who may do everything.
 OPEN_PRINCIPAL = Principal(key_id=None, role="admin")
+# api_key mode, on a public route, without a valid key.
+ANONYMOUS_PRINCIPAL = Principal(key_id=None, role="anonymous")
+
+
+def principal_of_key(key: ApiKey) -> Principal:
+    """The caller a live key stands for."""
+    return Principal(key_id=str(key.id), role=key.role, rate_per_minute=key.rate_per_minute)
 
 
 def mint_key() -> NewKey:
@@ -94,17 +111,3 @@ def principal_of(scope: Scope) -> Principal | None:
     """The caller the security layer attached, if any."""
     value = (scope.get("state") or {}).get(_PRINCIPAL_STATE)
     return value if isinstance(value, Principal) else None
-
-
-def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Litestar guard: only admin keys (or anyone, in open mode) pass.
-
-    Raises:
-        NotAuthorizedException: no caller was established (mapped to 401 AUTHENTICATION_ERROR).
-        PermissionDeniedException: the key's role is not admin (403 AUTHORIZATION_ERROR).
-    """
-    principal = principal_of(connection.scope)
-    if principal is None:
-        raise NotAuthorizedException("An API key is required.")
-    if not principal.is_admin:
-        raise PermissionDeniedException("This endpoint needs an admin key.")

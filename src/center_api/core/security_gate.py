@@ -1,36 +1,51 @@
-"""The security ASGI layer: response headers, API-key authentication, rate limits, quotas.
+"""Access decided on the matched route: authentication, roles, rate limits and quotas.
 
-It sits just inside `RequestContextMiddleware` (so every refusal carries the request id and is
-metered) and outside Litestar (so unknown routes and bodies are never read for an unknown
-caller). The admin role is checked per route by the `require_admin` guard.
+`SecurityGate.guard` is an app-level Litestar guard, so it runs after routing, on the handler
+the router resolved: no spelling of a path (``//api/v1/…``, ``/./``, ``%2F``) can reach a handler
+without passing it. Every handler is protected unless it opts out through its ``opt``:
+
+- ``access``: ``"user"`` (the default: any valid key), ``"admin"``, ``"public"`` (no key
+  needed; a valid key presented is still recognised), ``"metrics"`` (public when
+  ``auth.public_metrics``, else admin);
+- ``tool``: set on every route of an image slice; its POST calls are billed to the key's quota.
+
+`SecurityHeaders` is the ASGI layer around the app: hardening headers on every answer, the
+``X-RateLimit-*`` headers the guard decided, and, once the answer is sent, the settlement of the
+quota the call reserved (kept on success, given back on failure).
 """
 
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from center_api.core.error_handlers import error_body
-from center_api.core.errors import AppException, AuthenticationError, RateLimitedError
+from center_api.core.errors import AuthenticationError, AuthorizationError, RateLimitedError
 from center_api.core.logging import get_logger
-from center_api.core.middleware import request_id_of
 from center_api.core.rate_limit import RateDecision, RateLimiter
-from center_api.core.request_facts import current_request_facts, note_error
+from center_api.core.request_facts import current_request_facts
 from center_api.core.security import (
+    ANONYMOUS_PRINCIPAL,
     OPEN_PRINCIPAL,
     Principal,
     presented_key,
+    principal_of_key,
     set_principal,
 )
-from center_api.core.security_keys import ApiKeyStore, ensure_quota_left
+from center_api.core.security_keys import ApiKeyStore, QuotaHold
 from center_api.core.settings import Settings
 from center_api.db.models.api_key import ApiKey
 
-API_PREFIX = "/api/v1"
-OPEN_API_PATHS = frozenset({f"{API_PREFIX}/health", f"{API_PREFIX}/health/live"})
+ACCESS = "access"
+TOOL = "tool"
+PUBLIC = {ACCESS: "public"}
+ADMIN_ONLY = {ACCESS: "admin"}
+_ACCESS_LEVELS = frozenset({"public", "user", "admin", "metrics"})
+_RATE_HEADERS = "rate_headers"
+_QUOTA_HOLD = "quota_hold"
+
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -43,82 +58,68 @@ SCHEMA_PREFIX = "/schema"
 logger = get_logger("center_api.security")
 
 
+def access_of(handler: BaseRouteHandler, settings: Settings) -> str:
+    """The access level a handler declares (``user`` unless it opts out)."""
+    level = str(handler.opt.get(ACCESS, "user"))
+    if level not in _ACCESS_LEVELS:
+        raise ValueError(f"unknown access level {level!r} on {handler}")
+    if level == "metrics":
+        return "public" if settings.auth.public_metrics else "admin"
+    return level
+
+
+def is_billable(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> bool:
+    """POST calls to an image slice's routes are billed; reading catalogs or tasks is not."""
+    return connection.scope.get("method") == "POST" and bool(handler.opt.get(TOOL))
+
+
 @dataclass(frozen=True)
-class Admission:
-    """A request let through: who it is, its rate headers, whether its success is charged."""
-
-    principal: Principal
-    key: ApiKey | None
-    rate: RateDecision | None
-    is_billable: bool
-
-
 class SecurityGate:
-    """Authenticate, rate-limit and quota-check ``/api/v1`` calls; harden every response."""
+    """The app-level guard (`guard`) over the key store and the rate limiter."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        settings: Settings,
-        keys: ApiKeyStore,
-        limiter: RateLimiter,
-        is_metered: Callable[[str], bool],
+    settings: Settings
+    keys: ApiKeyStore
+    limiter: RateLimiter
+
+    async def guard(
+        self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
-        """Wrap ``app``; ``is_metered(path)`` says whether a path is an image-processing call."""
-        self.app = app
-        self.settings = settings
-        self.keys = keys
-        self.limiter = limiter
-        self.is_metered = is_metered
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI call."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        send = _with_headers(send, security_headers(scope.get("path", "")))
-        if not _is_protected(scope):
-            await self.app(scope, receive, send)
-            return
-        try:
-            admission = await self._admit(scope)
-        except AppException as exc:
-            await send_error(send, exc, request_id_of(scope))
-            return
-        if admission.rate is not None:
-            send = _with_headers(send, _encode(admission.rate.headers()))
-        status = {"code": 500}
-
-        async def tracking_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, tracking_send)
-        if admission.is_billable and admission.key is not None and status["code"] < 400:
-            facts = current_request_facts()
-            megapixels = facts.megapixels if facts and facts.megapixels else 0.0
-            await self.keys.charge(str(admission.key.id), calls=1, megapixels=megapixels)
-
-    async def _admit(self, scope: Scope) -> Admission:
-        """Establish the caller, count the request, check the quota.
+        """Admit the connection to ``handler`` or raise.
 
         Raises:
-            AuthenticationError: api_key mode and no live key was presented.
-            RateLimitedError: the caller's window is used up.
-            InsufficientQuotaError: a billable call with the key's quota used up.
+            AuthenticationError: api_key mode and no live key was presented (401).
+            AuthorizationError: a user key on an admin route (403).
+            RateLimitedError: the caller's window is used up (429).
+            InsufficientQuotaError: a billable call with the key's call quota used up (402).
         """
+        scope = connection.scope
+        if scope.get("method") == "OPTIONS":  # CORS preflights carry no credentials
+            return
+        access = access_of(handler, self.settings)
+        if access == "public":
+            set_principal(scope, await self._recognise(scope))
+            return
         key = await self._authenticate(scope)
-        principal = OPEN_PRINCIPAL if key is None else _principal_of(key)
+        principal = OPEN_PRINCIPAL if key is None else principal_of_key(key)
         set_principal(scope, principal)
         facts = current_request_facts()
-        if facts is not None and principal.key_id is not None:
-            facts.caller = principal.key_id
-        rate = await self._rate_check(scope, principal)
-        is_billable = _is_billable(scope, self.is_metered)
-        if key is not None and is_billable:
-            ensure_quota_left(key)
-        return Admission(principal, key, rate, is_billable)
+        if facts is not None:
+            facts.caller = principal.owner
+        decision = await self._rate_check(scope, principal)
+        if decision is not None:
+            scope.setdefault("state", {})[_RATE_HEADERS] = _encode(decision.headers())
+        if access == "admin" and not principal.is_admin:
+            raise AuthorizationError("This endpoint needs an admin key.")
+        if key is not None and is_billable(connection, handler):
+            await self._hold_quota(scope, key)
+
+    async def _recognise(self, scope: Scope) -> Principal:
+        """On a public route: the caller a valid key names, else anonymous (never an error)."""
+        if self.settings.auth.mode == "open":
+            return OPEN_PRINCIPAL
+        token = presented_key(scope)
+        key = await self.keys.authenticate(token) if token else None
+        return ANONYMOUS_PRINCIPAL if key is None else principal_of_key(key)
 
     async def _authenticate(self, scope: Scope) -> ApiKey | None:
         if self.settings.auth.mode == "open":
@@ -154,6 +155,55 @@ class SecurityGate:
             )
         return decision
 
+    async def _hold_quota(self, scope: Scope, key: ApiKey) -> None:
+        """Reserve the call now; the image's megapixels follow from its header."""
+        if key.quota_calls is None and key.quota_megapixels is None:
+            return
+        hold = QuotaHold(self.keys, str(key.id))
+        scope.setdefault("state", {})[_QUOTA_HOLD] = hold
+        facts = current_request_facts()
+        if facts is not None:
+            facts.quota = hold
+        await hold.reserve(calls=1)
+
+
+class SecurityHeaders:
+    """ASGI layer: hardening and rate headers on every answer; the call's quota settled.
+
+    The settlement happens before the answer's first byte leaves, so a client that got a
+    failure and calls again at once finds its reservation already given back.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap ``app``."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        fixed = security_headers(scope.get("path", ""))
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state = scope.get("state") or {}
+                await _settle(state, succeeded=message["status"] < 400)
+                rate = state.get(_RATE_HEADERS, [])
+                message["headers"] = _merged(message.get("headers", []), [*fixed, *rate])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped)
+        finally:  # no answer started (a crash): nothing was delivered, give it all back
+            await _settle(scope.get("state") or {}, succeeded=False)
+
+
+async def _settle(state: dict[str, Any], *, succeeded: bool) -> None:
+    hold = state.pop(_QUOTA_HOLD, None)
+    if isinstance(hold, QuotaHold):
+        await hold.settle(succeeded=succeeded)
+
 
 def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     """The hardening headers for a response to ``path``."""
@@ -186,37 +236,6 @@ def warn_if_exposed(settings: Settings) -> None:
         )
 
 
-async def send_error(send: Send, exc: AppException, request_id: str | None) -> None:
-    """Answer ``exc`` as the error envelope from outside Litestar."""
-    note_error(exc.code)
-    payload = msgspec.json.encode(error_body(exc, request_id))
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-        *_encode(exc.headers),
-    ]
-    await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": payload, "more_body": False})
-
-
-def _principal_of(key: ApiKey) -> Principal:
-    return Principal(key_id=str(key.id), role=key.role, rate_per_minute=key.rate_per_minute)
-
-
-def _is_protected(scope: Scope) -> bool:
-    path: str = scope.get("path", "")
-    if scope.get("method") == "OPTIONS":  # CORS preflights carry no credentials
-        return False
-    return path.startswith(API_PREFIX + "/") and path not in OPEN_API_PATHS
-
-
-def _is_billable(scope: Scope, is_metered: Callable[[str], bool]) -> bool:
-    path: str = scope.get("path", "")
-    if scope.get("method") != "POST":
-        return False
-    return is_metered(path) or path.rstrip("/").startswith(f"{API_PREFIX}/tasks")
-
-
 def _client_host(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
@@ -226,14 +245,8 @@ def _encode(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    """Wrap ``send`` to add ``extra`` response headers the app did not set itself."""
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            current: list[Any] = list(message.get("headers", []))
-            present = {bytes(name).lower() for name, _ in current}
-            message["headers"] = current + [h for h in extra if h[0] not in present]
-        await send(message)
-
-    return wrapped
+def _merged(current: Any, extra: list[tuple[bytes, bytes]]) -> list[Any]:
+    """``current`` headers plus those of ``extra`` the app did not set itself."""
+    headers: list[Any] = list(current)
+    present = {bytes(name).lower() for name, _ in headers}
+    return headers + [h for h in extra if h[0] not in present]

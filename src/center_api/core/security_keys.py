@@ -1,15 +1,19 @@
-"""The API-key table: create, list, revoke, authenticate, and charge quota after a call."""
+"""The API-key table: create, list, revoke, authenticate; quotas reserved before work."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import select, update
+from sqlalchemy import Update, case, or_, select, update
 
 from center_api.core.errors import InsufficientQuotaError, ValidationError
 from center_api.core.security import ROLES, mint_key, secret_matches, split_key
 from center_api.db.models.api_key import ApiKey
+
+# Megapixel sums are floats: let rounding noise not refuse a call that exactly fits.
+_MP_EPSILON = 1e-6
 
 
 @dataclass(frozen=True)
@@ -88,39 +92,105 @@ class ApiKeyStore:
             return None
         return None if row.revoked_at is not None else row
 
-    async def charge(self, key_id: str, *, calls: int, megapixels: float) -> None:
-        """Add a finished call to the key's usage and stamp ``last_used_at`` (atomic UPDATE)."""
+    async def reserve(self, key_id: str, *, calls: int, megapixels: float) -> None:
+        """Take ``calls`` and ``megapixels`` from the key's quota before the work starts.
+
+        One conditional UPDATE: it adds the amounts only if they fit under the quota, so
+        concurrent calls (on any number of processes sharing the database) never overrun it.
+
+        Raises:
+            InsufficientQuotaError: 402, with what is left and what was asked for.
+        """
+        fits = update(ApiKey).where(
+            ApiKey.id == _uuid(key_id),
+            or_(ApiKey.quota_calls.is_(None), ApiKey.used_calls + calls <= ApiKey.quota_calls),
+            or_(
+                ApiKey.quota_megapixels.is_(None),
+                ApiKey.used_megapixels + megapixels <= ApiKey.quota_megapixels + _MP_EPSILON,
+            ),
+        )
+        statement = fits.values(
+            used_calls=ApiKey.used_calls + calls,
+            used_megapixels=ApiKey.used_megapixels + megapixels,
+            last_used_at=datetime.now(UTC),
+        )
         async with self._db.get_session() as session:
-            await session.execute(
-                update(ApiKey)
-                .where(ApiKey.id == _uuid(key_id))
-                .values(
-                    used_calls=ApiKey.used_calls + calls,
-                    used_megapixels=ApiKey.used_megapixels + megapixels,
-                    last_used_at=datetime.now(UTC),
-                )
-            )
+            result = await session.execute(statement)
+            await session.commit()
+            if getattr(result, "rowcount", 0) == 1:
+                return
+            row = await session.get(ApiKey, _uuid(key_id))
+        raise quota_error(row, calls=calls, megapixels=megapixels)
+
+    async def release(self, key_id: str, *, calls: int, megapixels: float) -> None:
+        """Give back a reservation whose work failed or was cancelled."""
+        async with self._db.get_session() as session:
+            await session.execute(release_statement(key_id, calls=calls, megapixels=megapixels))
             await session.commit()
 
 
-def ensure_quota_left(key: ApiKey) -> None:
-    """Refuse a call when the key's call or megapixel quota is used up.
+def release_statement(key_id: str, *, calls: int, megapixels: float) -> Update:
+    """The UPDATE that gives ``calls`` and ``megapixels`` back to key ``key_id``.
 
-    Raises:
-        InsufficientQuotaError: 402, with the quota and usage in ``details``.
+    Returned rather than run, so a task can give its reservation back in the same transaction
+    that marks it failed or cancelled.
     """
-    calls_out = key.quota_calls is not None and key.used_calls >= key.quota_calls
-    mp_out = key.quota_megapixels is not None and key.used_megapixels >= key.quota_megapixels
-    if calls_out or mp_out:
-        raise InsufficientQuotaError(
-            "This key's quota is used up.",
-            details={
-                "quota_calls": key.quota_calls,
-                "used_calls": key.used_calls,
-                "quota_megapixels": key.quota_megapixels,
-                "used_megapixels": round(key.used_megapixels, 4),
-            },
+    return (
+        update(ApiKey)
+        .where(ApiKey.id == _uuid(key_id))
+        .values(
+            used_calls=case((ApiKey.used_calls > calls, ApiKey.used_calls - calls), else_=0),
+            used_megapixels=case(
+                (ApiKey.used_megapixels > megapixels, ApiKey.used_megapixels - megapixels),
+                else_=0.0,
+            ),
         )
+    )
+
+
+def is_key_owner(owner: str) -> bool:
+    """Whether ``owner`` (a task's or a usage row's caller) is an API key id."""
+    return _uuid(owner) is not None
+
+
+@dataclass
+class QuotaHold:
+    """What one request has reserved on its key's quota so far; settled when it ends."""
+
+    keys: ApiKeyStore
+    key_id: str
+    calls: int = 0
+    megapixels: float = 0.0
+
+    async def reserve(self, *, calls: int = 0, megapixels: float = 0.0) -> None:
+        """Reserve more (raises `InsufficientQuotaError` if it does not fit)."""
+        await self.keys.reserve(self.key_id, calls=calls, megapixels=megapixels)
+        self.calls += calls
+        self.megapixels += megapixels
+
+    async def settle(self, *, succeeded: bool) -> None:
+        """Keep the reservation for a successful call; give it back otherwise."""
+        if not succeeded and (self.calls or self.megapixels):
+            await self.keys.release(self.key_id, calls=self.calls, megapixels=self.megapixels)
+        self.calls, self.megapixels = 0, 0.0
+
+
+def quota_error(key: ApiKey | None, *, calls: int, megapixels: float) -> InsufficientQuotaError:
+    """The 402 for a reservation that does not fit: what is left, what was asked."""
+    details: dict[str, Any] = {
+        "requested_calls": calls,
+        "requested_megapixels": round(megapixels, 4),
+    }
+    if key is not None:
+        if key.quota_calls is not None:
+            details["quota_calls"], details["used_calls"] = key.quota_calls, key.used_calls
+            details["remaining_calls"] = max(key.quota_calls - key.used_calls, 0)
+        if key.quota_megapixels is not None:
+            details["quota_megapixels"] = key.quota_megapixels
+            details["used_megapixels"] = round(key.used_megapixels, 4)
+            left = max(key.quota_megapixels - key.used_megapixels, 0.0)
+            details["remaining_megapixels"] = round(left, 4)
+    return InsufficientQuotaError("This key's quota does not cover this request.", details=details)
 
 
 def _uuid(value: str) -> uuid.UUID | None:

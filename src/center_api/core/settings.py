@@ -132,7 +132,7 @@ class TaskSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     # How often expired inputs and results are deleted.
     sweep_interval_s: PositiveFloat = 300.0
     # Callbacks are signed with HMAC-SHA256 of this secret (X-Center-Signature); empty: unsigned.
-    webhook_secret: str = ""
+    webhook_secret: str | None = ""
     # A callback answered 5xx, or timing out, is sent again with doubling delays, at most
     # ``webhook_max_attempts`` times and never later than ``webhook_max_total_s`` after the first.
     webhook_max_attempts: PositiveInt = 4

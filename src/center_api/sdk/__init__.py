@@ -36,6 +36,7 @@ from center_api.core.errors import (
     ServiceOverloadedError,
     ValidationError,
 )
+from center_api.core.security_gate import ADMIN_ONLY, PUBLIC
 from center_api.core.settings import ImageSettings, Settings
 from center_api.kernel.imaging import (
     MEDIA_TYPES,
@@ -69,16 +70,19 @@ from center_api.sdk import vision
 from center_api.web.images import image_response, metadata_headers, wants_json
 from center_api.web.sources import image_form, options_of, read_image_source
 
-# Use as ``data: Annotated[MyForm, sdk.MULTIPART]`` in a route handler.
+# Route access: every route needs a key; ``opt=sdk.ADMIN_ONLY`` restricts it to admin keys,
+# ``opt=sdk.PUBLIC`` opens it to anyone. Use as ``data: Annotated[MyForm, sdk.MULTIPART]``.
 MULTIPART: Any = Body(media_type=RequestEncodingType.MULTI_PART)
 JSON_MEDIA_TYPE = "application/json"
 
 __all__ = [
+    "ADMIN_ONLY",
     "API_VERSION",
     "ENTRY_POINT_GROUP",
     "JSON_MEDIA_TYPE",
     "MEDIA_TYPES",
     "MULTIPART",
+    "PUBLIC",
     "AppException",
     "AsyncContainer",
     "Body",

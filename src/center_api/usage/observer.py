@@ -1,45 +1,27 @@
 """Turns finished HTTP requests to image slices into usage records."""
 
 from center_api.core.middleware import RequestOutcome
-from center_api.registry.loader import SliceRegistry
 from center_api.usage.recorder import UsageRecord, UsageRecorder, outcome_of
-
-API_PREFIX = "/api/v1"
 
 
 class UsageObserver:
-    """Maps a request's route to its slice and records the call.
+    """Records every call answered by an image slice's route.
 
-    Only slices that process images are metered; reading the catalog or usage is not a call.
+    The route that answered says which slice it belongs to (its ``tool`` opt), whatever the
+    path looked like; reading the catalog or usage is not a call.
     """
 
-    def __init__(self, registry: SliceRegistry, recorder: UsageRecorder) -> None:
+    def __init__(self, recorder: UsageRecorder) -> None:
         self._recorder = recorder
-        self._prefixes = sorted(
-            (
-                (f"{API_PREFIX}{entry.slice.path}", entry.name)
-                for entry in registry.entries
-                if entry.slice is not None and entry.slice.capabilities.accepts_image
-            ),
-            key=lambda item: -len(item[0]),
-        )
-
-    def tool_of(self, path: str) -> str | None:
-        """The slice that owns ``path``, if any."""
-        for prefix, name in self._prefixes:
-            if path == prefix or path.startswith(prefix + "/"):
-                return name
-        return None
 
     def __call__(self, outcome: RequestOutcome) -> None:
-        """Record ``outcome`` if it was a call to a metered slice."""
-        tool = self.tool_of(outcome.path)
-        if tool is None:
+        """Record ``outcome`` if an image slice's route answered it."""
+        if outcome.tool is None:
             return
         facts = outcome.facts
         self._recorder.record(
             UsageRecord(
-                tool=tool,
+                tool=outcome.tool,
                 caller=facts.caller,
                 outcome=outcome_of(outcome.status_code),
                 status_code=outcome.status_code,

@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.routes import HTTPRoute
 
 from center_api.core.errors import ResourceNotFoundError
-from center_api.core.security import require_admin
+from center_api.core.security_gate import ADMIN_ONLY
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceRegistry
 from center_api.slices.tools.catalog import build_catalog
@@ -46,7 +46,7 @@ async def list_tools(
     return ToolList(tools=build_catalog(registry, store, _routes(request)))
 
 
-@get("/usage", summary="Usage records (admin)", guards=[require_admin])
+@get("/usage", summary="Usage records (admin)", opt=ADMIN_ONLY)
 @inject
 async def list_usage(  # noqa: PLR0913, PLR0917 - one argument per query parameter
     service: FromDishka[UsageService],
@@ -71,7 +71,7 @@ async def list_usage(  # noqa: PLR0913, PLR0917 - one argument per query paramet
     return await service.list_usage(query)
 
 
-@get("/stats", summary="Usage statistics per tool (admin)", guards=[require_admin])
+@get("/stats", summary="Usage statistics per tool (admin)", opt=ADMIN_ONLY)
 @inject
 async def usage_stats(
     service: FromDishka[UsageService],
