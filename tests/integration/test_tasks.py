@@ -206,9 +206,12 @@ def test_a_batch_of_ten_reports_progress_and_zips_ten_results(task_settings, ima
         assert all(archive.read(n)[:4] == b"\x89PNG" for n in archive.namelist())
 
 
-def test_a_bad_input_fails_with_its_code_and_is_not_retried(task_settings):
+def test_a_bad_input_fails_with_its_code_and_is_not_retried(task_settings, image):
     with TestClient(create_app(task_settings())) as client:
-        task = submit(client, b"not an image at all").json()
+        # Not an image at all: refused at submission, from its (missing) header.
+        assert_error(submit(client, b"not an image at all"), 422, "INVALID_IMAGE")
+        # A sound header over corrupt pixel data is only found out when the task runs.
+        task = submit(client, image[: len(image) // 2]).json()
         view = wait_for(client, task["id"])
         assert view["status"] == "FAILED"
         assert view["error"]["code"] == "INVALID_IMAGE"
@@ -224,9 +227,9 @@ def test_submission_errors(task_settings, image):
         bad = submit(client, image, options={"format": "gif"})
         assert_error(bad, 422, "VALIDATION_ERROR")
         assert_error(client.post(TASKS, files={"tool": (None, "cutout")}), 422, "MISSING_SOURCE")
-        assert_error(client.get(f"{TASKS}/not-a-uuid"), 404, "RESOURCE_NOT_FOUND")
+        assert_error(client.get(f"{TASKS}/not-a-uuid"), 404, "TASK_NOT_FOUND")
         assert_error(
-            client.get(f"{TASKS}/00000000-0000-0000-0000-000000000000"), 404, "RESOURCE_NOT_FOUND"
+            client.get(f"{TASKS}/00000000-0000-0000-0000-000000000000"), 404, "TASK_NOT_FOUND"
         )
         listing = client.get(TASKS, params={"status": "FAILED", "tool": "cutout"}).json()
         assert listing["total"] == 0
@@ -254,8 +257,12 @@ def test_callback_url_receives_the_final_status(task_settings, image):
             task = submit(client, image, callback_url=f"{base}/hook").json()
             assert wait_for(client, task["id"])["status"] == "COMPLETED"
             deadline = time.monotonic() + 10
-            while not posts and time.monotonic() < deadline:
+            delivery = None
+            while delivery is None and time.monotonic() < deadline:
                 time.sleep(0.05)
+                delivery = client.get(f"{TASKS}/{task['id']}").json()["callback"]["status"]
+            callback = client.get(f"{TASKS}/{task['id']}").json()["callback"]
+            assert callback["status"] == "204" and callback["attempts"] == 1
         with TestClient(create_app(task_settings())) as client:
             refused = submit(client, image, callback_url=f"{base}/hook")
             assert_error(refused, 422, "URL_NOT_ALLOWED")

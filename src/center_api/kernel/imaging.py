@@ -71,6 +71,18 @@ class DecodedImage:
         return self.pixels[..., :3]
 
 
+def probe_image(data: bytes, limits: ImageSettings) -> tuple[int, int]:
+    """Width and height from the header, after the byte, format and megapixel checks.
+
+    Reads no pixel data: the cost of a call can be known (and refused) before decoding.
+
+    Raises:
+        The same input errors as `decode_image`, except for corrupt pixel data.
+    """
+    image = _checked_header(data, limits)
+    return image.width, image.height
+
+
 def decode_image(data: bytes, limits: ImageSettings) -> DecodedImage:
     """Decode ``data`` into RGB/RGBA pixels within ``limits``.
 
@@ -80,6 +92,19 @@ def decode_image(data: bytes, limits: ImageSettings) -> DecodedImage:
         UnsupportedFormatError: a real image format that is not in ``limits.allowed_formats``.
         ResolutionTooHighError: the header declares more than ``limits.max_megapixels``.
     """
+    image = _checked_header(data, limits)
+    source_format = image.format or ""
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        pixels = _to_array(image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"The image data is corrupt or truncated: {exc}") from exc
+    return DecodedImage(pixels, source_format)
+
+
+def _checked_header(data: bytes, limits: ImageSettings) -> Image.Image:
+    """The opened (not yet decoded) image, once its bytes and header pass ``limits``."""
     if len(data) > limits.max_bytes:
         raise FileTooLargeError(
             "The image is larger than this server accepts.",
@@ -100,14 +125,7 @@ def decode_image(data: bytes, limits: ImageSettings) -> DecodedImage:
                 "max_megapixels": limits.max_megapixels,
             },
         )
-    source_format = image.format or ""
-    try:
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        pixels = _to_array(image)
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidImageError(f"The image data is corrupt or truncated: {exc}") from exc
-    return DecodedImage(pixels, source_format)
+    return image
 
 
 def _open(data: bytes, limits: ImageSettings) -> Image.Image:

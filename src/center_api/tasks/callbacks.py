@@ -59,7 +59,7 @@ def sign(secret: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def build_delivery(payload: dict[str, Any], secret: str) -> Delivery:
+def build_delivery(payload: dict[str, Any], secret: str | None) -> Delivery:
     """Add ``delivery_id`` and ``sent_at`` to ``payload``, serialize it once and sign it."""
     delivery_id = uuid.uuid4().hex
     sent_at = datetime.now(UTC).replace(microsecond=0)

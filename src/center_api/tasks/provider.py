@@ -6,6 +6,7 @@ from pathlib import Path
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from dishka import AsyncContainer, Provider, Scope, provide
 
+from center_api.core.security_keys import ApiKeyStore
 from center_api.core.settings import Settings
 from center_api.registry.loader import SliceRegistry
 from center_api.tasks.events import TaskEvents
@@ -41,7 +42,8 @@ class TaskProvider(Provider):
             settings=settings.tasks, fetch=settings.fetch, events=events, usage=usage
         )
         runner = TaskRunner(store, results, queue, registry, container, context)
-        service = TaskService(store, results, queue, runner, registry, settings, events)
+        keys = ApiKeyStore(db)
+        service = TaskService(store, results, queue, runner, registry, settings, events, keys)
         yield service
         await service.stop()
 

@@ -14,7 +14,8 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from msgspec import Meta
 
 from center_api.core.errors import MissingSourceError, ValidationError
-from center_api.core.request_facts import current_request_facts
+from center_api.core.security import Principal
+from center_api.core.security_gate import ADMIN_ONLY
 from center_api.core.settings import Settings
 from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
@@ -34,7 +35,7 @@ class BatchForm(TaskSubmitOptions, kw_only=True, forbid_unknown_fields=True):
     images_b64: Annotated[str, Meta(description="JSON list of base64 images.")] | None = None
 
 
-def _submission(form: TaskSubmitOptions, images: list[bytes]) -> Submission:
+def _submission(form: TaskSubmitOptions, images: list[bytes], owner: str) -> Submission:
     try:
         options = msgspec.json.decode(form.options or "{}")
     except (msgspec.DecodeError, RecursionError) as exc:  # deep nesting exhausts the decoder
@@ -43,7 +44,6 @@ def _submission(form: TaskSubmitOptions, images: list[bytes]) -> Submission:
         ) from exc
     if not isinstance(options, dict):
         raise ValidationError("options must be a JSON object.", details={"field": "options"})
-    facts = current_request_facts()
     return Submission(
         tool=form.tool,
         options=options,
@@ -51,7 +51,7 @@ def _submission(form: TaskSubmitOptions, images: list[bytes]) -> Submission:
         priority=form.priority,
         timeout_s=form.timeout_s,
         callback_url=form.callback_url,
-        caller=facts.caller if facts else "anonymous",
+        caller=owner,
     )
 
 
@@ -64,8 +64,8 @@ def _base64_list(text: str) -> list[str]:
         ) from exc
 
 
-async def _view(service: TaskService, task_id: str) -> TaskView:
-    task = await service.store.get(task_id)
+async def _view(service: TaskService, task_id: str, caller: Principal) -> TaskView:
+    task = await service.store.get(task_id, caller.sees_only)
     return task_view(task, await service.children_summary(task_id))
 
 
@@ -79,11 +79,13 @@ async def submit(
     data: Annotated[TaskForm, Body(media_type=RequestEncodingType.MULTI_PART)],  # type: ignore[valid-type]
     service: FromDishka[TaskService],
     settings: FromDishka[Settings],
+    caller: FromDishka[Principal],
 ) -> Response[TaskView]:
     """Queue one image for a tool; answers 202 with the task id and links at once."""
     image = await read_image_source(data, settings)
-    task = await service.submit(_submission(options_of(data, TaskSubmitOptions), [image]))
-    return _accepted(await _view(service, str(task.id)))
+    form = options_of(data, TaskSubmitOptions)
+    task = await service.submit(_submission(form, [image], caller.owner))
+    return _accepted(await _view(service, str(task.id), caller))
 
 
 @post("/batch", summary="Submit a batch", status_code=202)
@@ -92,6 +94,7 @@ async def submit_batch(
     data: Annotated[BatchForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     service: FromDishka[TaskService],
     settings: FromDishka[Settings],
+    caller: FromDishka[Principal],
 ) -> Response[TaskView]:
     """Queue many images for one tool: a parent task with one child per image."""
     limit, max_bytes = settings.tasks.max_batch, settings.images.max_bytes
@@ -105,47 +108,55 @@ async def submit_batch(
         raise ValidationError(f"A batch holds at most {limit} images.", details={"max": limit})
     if any(len(image) > max_bytes for image in images):
         raise ValidationError("An image of the batch is over the byte limit.")
-    task = await service.submit(_submission(options_of(data, TaskSubmitOptions), images))
-    return _accepted(await _view(service, str(task.id)))
+    form = options_of(data, TaskSubmitOptions)
+    task = await service.submit(_submission(form, images, caller.owner))
+    return _accepted(await _view(service, str(task.id), caller))
 
 
 @get("/", summary="List tasks")
 @inject
-async def list_tasks(
+async def list_tasks(  # noqa: PLR0913, PLR0917 - one argument per query parameter
     service: FromDishka[TaskService],
+    caller: FromDishka[Principal],
     status: FromQuery[str | None] = None,
     tool: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TaskPage:
-    """Tasks, newest first, filtered by status and tool."""
+    """The caller's tasks (an admin: everyone's), newest first, filtered by status and tool."""
     validate_page(limit, offset)
     filters: dict[str, Any] = {k: v for k, v in (("status", status), ("tool", tool)) if v}
-    rows, total = await service.store.find(filters, limit, offset)
+    rows, total = await service.store.find(filters, limit, offset, caller.sees_only)
     return TaskPage(items=[task_view(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @get("/{task_id:str}", summary="Task status")
 @inject
-async def get_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+async def get_task(
+    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
+) -> TaskView:
     """Status, progress, timings, attempts, error."""
-    return await _view(service, task_id)
+    return await _view(service, task_id, caller)
 
 
 @get("/{task_id:str}/result", summary="Task result")
 @inject
-async def get_result(task_id: FromPath[str], service: FromDishka[TaskService]) -> Response[bytes]:
+async def get_result(
+    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
+) -> Response[bytes]:
     """The result bytes (a batch: a zip of its children's results)."""
-    data, media_type, name = await service.result(task_id)
+    data, media_type, name = await service.result(task_id, caller.sees_only)
     disposition = f'attachment; filename="{name}"'
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 @get("/{task_id:str}/events", summary="Task progress (server-sent events)")
 @inject
-async def task_events(task_id: FromPath[str], service: FromDishka[TaskService]) -> ServerSentEvent:
+async def task_events(
+    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
+) -> ServerSentEvent:
     """Status and progress changes as SSE, ending at a terminal state."""
-    await service.store.get(task_id)  # 404 before the stream starts
+    await service.store.get(task_id, caller.sees_only)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         async for event in service.watch(task_id):
@@ -156,29 +167,35 @@ async def task_events(task_id: FromPath[str], service: FromDishka[TaskService]) 
 
 @delete("/{task_id:str}", summary="Cancel a task", status_code=200)
 @inject
-async def cancel_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+async def cancel_task(
+    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
+) -> TaskView:
     """Cancel a pending, paused or running task."""
-    await service.cancel(task_id)
-    return await _view(service, task_id)
+    await service.cancel(task_id, caller.sees_only)
+    return await _view(service, task_id, caller)
 
 
 @put("/{task_id:str}/pause", summary="Pause a pending task")
 @inject
-async def pause_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+async def pause_task(
+    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
+) -> TaskView:
     """PENDING → PAUSED."""
-    await service.pause(task_id)
-    return await _view(service, task_id)
+    await service.pause(task_id, caller.sees_only)
+    return await _view(service, task_id, caller)
 
 
 @put("/{task_id:str}/resume", summary="Resume a paused task")
 @inject
-async def resume_task(task_id: FromPath[str], service: FromDishka[TaskService]) -> TaskView:
+async def resume_task(
+    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
+) -> TaskView:
     """PAUSED → PENDING (queued again)."""
-    await service.resume(task_id)
-    return await _view(service, task_id)
+    await service.resume(task_id, caller.sees_only)
+    return await _view(service, task_id, caller)
 
 
-@get("/stats", summary="System statistics", tags=["system"])
+@get("/stats", summary="System statistics (admin)", tags=["system"], opt=ADMIN_ONLY)
 @inject
 async def stats(
     request: Request[Any, Any, Any],

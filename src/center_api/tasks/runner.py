@@ -21,7 +21,7 @@ from center_api.tasks.domain import TERMINAL, TaskStatus, backoff_seconds, is_tr
 from center_api.tasks.events import TaskEvents
 from center_api.tasks.queue.port import TaskQueue
 from center_api.tasks.results import ResultStore
-from center_api.tasks.store import TaskStore
+from center_api.tasks.store import TaskStore, quota_refund
 from center_api.usage.recorder import UsageRecord, UsageRecorder, outcome_of
 
 logger = get_logger("center_api.tasks")
@@ -154,6 +154,7 @@ class TaskRunner:
             task_id,
             TaskStatus.FAILED,
             attempt=attempt,
+            also=quota_refund(task),
             error_code=code,
             error_message=message,
             finished_at=datetime.now(UTC),
@@ -177,7 +178,9 @@ class TaskRunner:
             callback = send_callback(
                 self._store, str(task.id), task.callback_url, self._fetch, self._settings
             )
-            self._background.add(asyncio.get_running_loop().create_task(callback))
+            delivery = asyncio.get_running_loop().create_task(callback)
+            self._background.add(delivery)  # held until done, then dropped
+            delivery.add_done_callback(self._background.discard)
 
     async def _refresh_parent(self, task: ProcessingTask) -> None:
         if task.parent_id is not None:

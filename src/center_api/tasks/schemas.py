@@ -38,6 +38,17 @@ class TaskLinks(Struct, kw_only=True):
     events: str
 
 
+class CallbackDelivery(Struct, kw_only=True):
+    """The last delivery of the task's ``callback_url``."""
+
+    status: Annotated[
+        str | None,
+        Meta(description='The receiver\'s HTTP status ("200"), or "timeout", "error", "refused".'),
+    ]
+    attempts: int
+    at: datetime | None
+
+
 class TaskView(Struct, kw_only=True):
     """A task as clients see it."""
 
@@ -55,6 +66,7 @@ class TaskView(Struct, kw_only=True):
     finished_at: datetime | None
     links: TaskLinks
     children: dict[str, int] | None = None
+    callback: CallbackDelivery | None = None
 
 
 class TaskPage(Struct, kw_only=True):
@@ -87,6 +99,11 @@ def task_view(task: ProcessingTask, children: dict[str, int] | None = None) -> T
         finished_at=task.finished_at,
         links=TaskLinks(self=base, result=f"{base}/result", events=f"{base}/events"),
         children=children,
+        callback=CallbackDelivery(
+            status=task.callback_status, attempts=task.callback_attempts, at=task.callback_at
+        )
+        if task.callback_url
+        else None,
     )
 
 

@@ -13,6 +13,7 @@ from uuid import uuid4
 import msgspec
 
 from center_api.core.errors import (
+    AppException,
     BusinessRuleViolationError,
     FeatureDisabledError,
     ResourceNotFoundError,
@@ -20,8 +21,10 @@ from center_api.core.errors import (
     ValidationError,
 )
 from center_api.core.logging import get_logger
+from center_api.core.security_keys import ApiKeyStore, is_key_owner
 from center_api.core.settings import Settings
 from center_api.db.models import ProcessingTask
+from center_api.kernel.imaging import probe_image
 from center_api.registry.loader import SliceRegistry
 from center_api.registry.spec import Slice
 from center_api.tasks.domain import TERMINAL, TaskStatus, check_transition
@@ -29,7 +32,7 @@ from center_api.tasks.events import TaskEvents
 from center_api.tasks.queue.port import TaskQueue
 from center_api.tasks.results import ResultStore
 from center_api.tasks.runner import TaskRunner, refresh_batch
-from center_api.tasks.store import TaskStore
+from center_api.tasks.store import TaskStore, quota_refund
 from center_api.web.remote import check_url
 
 logger = get_logger("center_api.tasks")
@@ -61,9 +64,11 @@ class TaskService:
         registry: SliceRegistry,
         settings: Settings,
         events: TaskEvents,
+        keys: ApiKeyStore,
     ) -> None:
         self.store, self.results, self.queue, self.runner = store, results, queue, runner
         self._registry, self._settings, self.events = registry, settings, events
+        self._keys = keys
         self._sweeper: asyncio.Task[None] | None = None
         events.add_listener(self._stop_if_cancelled)
 
@@ -138,8 +143,14 @@ class TaskService:
                 )
             else:
                 target, changes = TaskStatus.PENDING, {"progress": 0}
+            refund = quota_refund(task) if target == TaskStatus.FAILED else []
             if not await self.store.transition(
-                task_id, target, attempt=task.attempts, stale_before=stale_before, **changes
+                task_id,
+                target,
+                attempt=task.attempts,
+                stale_before=stale_before,
+                also=refund,
+                **changes,
             ):
                 continue  # alive after all, finished meanwhile, or another process took it
             recovered += 1
@@ -162,27 +173,58 @@ class TaskService:
 
     # --- submission ------------------------------------------------------------------------
     async def submit(self, submission: Submission) -> ProcessingTask:
-        """Validate, store the input(s), create the row(s), enqueue; a batch gets a parent."""
+        """Validate, reserve quota, store the input(s), create the row(s), enqueue.
+
+        A batch gets a parent row. The owner's key (if any) reserves one call and the
+        megapixels of each image up front; a batch that does not fit is refused whole.
+
+        Raises:
+            InsufficientQuotaError: the key's quota does not cover every image.
+        """
         spec = self._task_slice(submission.tool)
         options = self._validated_options(spec, submission.options)
         if submission.callback_url:
             await check_url(submission.callback_url, self._settings.fetch)
         await self._check_capacity(len(submission.images))
-        parent = (
-            self._new_row(submission, options, parent_id=None)
-            if len(submission.images) > 1
-            else None
-        )
-        children = []
-        for image in submission.images:
-            row = self._new_row(submission, options, parent_id=parent.id if parent else None)
-            row.input_ref = f"inputs/{row.id}"
-            await self.results.put(row.input_ref, image)
-            children.append(row)
-        await self.store.add([*([parent] if parent else []), *children])
+        sizes = [self._megapixels(image) for image in submission.images]
+        if is_key_owner(submission.caller):
+            await self._keys.reserve(
+                submission.caller, calls=len(sizes), megapixels=round(sum(sizes), 4)
+            )
+        try:
+            parent, children = await self._store_submission(submission, options, sizes)
+        except BaseException:
+            if is_key_owner(submission.caller):
+                await self._keys.release(
+                    submission.caller, calls=len(sizes), megapixels=round(sum(sizes), 4)
+                )
+            raise
         for row in children:
             await self.queue.enqueue(str(row.id), row.priority)
         return parent or children[0]
+
+    async def _store_submission(
+        self, submission: Submission, options: dict[str, Any], sizes: list[float]
+    ) -> tuple[ProcessingTask | None, list[ProcessingTask]]:
+        """The stored rows of a submission: a batch's parent (else None) and the runnable ones."""
+        parent = self._new_row(submission, options, parent_id=None) if len(sizes) > 1 else None
+        children = []
+        for image, megapixels in zip(submission.images, sizes, strict=True):
+            row = self._new_row(submission, options, parent_id=parent.id if parent else None)
+            row.input_ref = f"inputs/{row.id}"
+            row.reserved_megapixels = megapixels
+            await self.results.put(row.input_ref, image)
+            children.append(row)
+        await self.store.add([*([parent] if parent else []), *children])
+        return parent, children
+
+    def _megapixels(self, image: bytes) -> float:
+        """The image's size from its header; 0 for one that is not an image (it will fail)."""
+        try:
+            width, height = probe_image(image, self._settings.images)
+        except AppException:
+            return 0.0
+        return round(width * height / 1e6, 4)
 
     def _task_slice(self, tool: str) -> Slice:
         entry = self._registry.get(tool)
@@ -237,8 +279,12 @@ class TaskService:
         )
 
     # --- control ---------------------------------------------------------------------------
-    async def cancel(self, task_id: str) -> ProcessingTask:
-        """Cancel a pending, paused or running task (and a batch's unfinished children)."""
+    async def cancel(self, task_id: str, owner: str | None = None) -> ProcessingTask:
+        """Cancel a pending, paused or running task (and a batch's unfinished children).
+
+        The reservation of what never ran is given back to the owner's key.
+        """
+        await self.store.get(task_id, owner)
         task = await self._move(task_id, TaskStatus.CANCELLED, finished_at=datetime.now(UTC))
         for child in await self.store.children(task_id):
             if TaskStatus(child.status) not in TERMINAL:
@@ -248,8 +294,9 @@ class TaskService:
             await refresh_batch(self.store, self.events, str(task.parent_id))
         return await self.store.get(task_id)
 
-    async def pause(self, task_id: str) -> ProcessingTask:
+    async def pause(self, task_id: str, owner: str | None = None) -> ProcessingTask:
         """Hold a pending task (a batch: its pending children)."""
+        await self.store.get(task_id, owner)
         children = await self.store.children(task_id)
         if children:
             for child in children:
@@ -260,8 +307,9 @@ class TaskService:
         self.events.publish(task_id, {"id": task_id, "status": TaskStatus.PAUSED.value})
         return await self.store.get(task_id)
 
-    async def resume(self, task_id: str) -> ProcessingTask:
+    async def resume(self, task_id: str, owner: str | None = None) -> ProcessingTask:
         """Put a paused task (a batch: its paused children) back in the queue."""
+        await self.store.get(task_id, owner)
         children = await self.store.children(task_id)
         targets = [c for c in children if c.status == TaskStatus.PAUSED] if children else []
         for task in targets or ([] if children else [await self.store.get(task_id)]):
@@ -273,7 +321,8 @@ class TaskService:
     async def _move(self, task_id: str, target: TaskStatus, **changes: Any) -> ProcessingTask:
         task = await self.store.get(task_id)
         check_transition(task_id, TaskStatus(task.status), target)
-        if not await self.store.transition(task_id, target, **changes):
+        refund = quota_refund(task) if target == TaskStatus.CANCELLED else []
+        if not await self.store.transition(task_id, target, also=refund, **changes):
             current = await self.store.get(task_id)
             check_transition(task_id, TaskStatus(current.status), target)  # raced: explain
         return task
@@ -289,9 +338,9 @@ class TaskService:
             counts[child.status] = counts.get(child.status, 0) + 1
         return counts
 
-    async def result(self, task_id: str) -> tuple[bytes, str, str]:
+    async def result(self, task_id: str, owner: str | None = None) -> tuple[bytes, str, str]:
         """(bytes, media type, file name) of a completed task; a batch gives a zip."""
-        task = await self.store.get(task_id)
+        task = await self.store.get(task_id, owner)
         if task.status != TaskStatus.COMPLETED:
             raise BusinessRuleViolationError(
                 f"Task {task_id} is {task.status}; only COMPLETED tasks have a result.",

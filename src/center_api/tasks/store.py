@@ -6,9 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Executable, func, or_, select, update
 
-from center_api.core.errors import ResourceNotFoundError, ValidationError
+from center_api.core.errors import TaskNotFoundError, ValidationError
+from center_api.core.security_keys import is_key_owner, release_statement
 from center_api.db.models import ProcessingTask
 from center_api.tasks.domain import ALLOWED_FROM, TaskStatus
 from center_api.web.paging import MAX_LIMIT, MAX_OFFSET
@@ -19,7 +20,22 @@ def parse_task_id(task_id: str) -> UUID:
     try:
         return UUID(str(task_id))
     except ValueError:
-        raise ResourceNotFoundError(f"No task {task_id!r}.", details={"task_id": task_id}) from None
+        raise _not_found(task_id) from None
+
+
+def _not_found(task_id: str) -> TaskNotFoundError:
+    return TaskNotFoundError(f"No task {task_id!r}.", details={"task_id": task_id})
+
+
+def quota_refund(task: ProcessingTask) -> list[Executable]:
+    """What gives a failed or cancelled task's reservation back to its owner's key.
+
+    Each runnable row (a single task, a batch child) holds one call and its image's
+    megapixels; a batch parent and an anonymous owner hold nothing.
+    """
+    if task.input_ref is None or not is_key_owner(task.caller):
+        return []
+    return [release_statement(task.caller, calls=1, megapixels=task.reserved_megapixels)]
 
 
 class TaskStore:
@@ -34,18 +50,24 @@ class TaskStore:
             session.add_all(tasks)
             await session.commit()
 
-    async def get(self, task_id: str) -> ProcessingTask:
-        """The row, or `ResourceNotFoundError`."""
+    async def get(self, task_id: str, owner: str | None = None) -> ProcessingTask:
+        """The row; with ``owner``, only if that owner's (else the same 404 as a missing one).
+
+        Raises:
+            TaskNotFoundError: no such task, or not ``owner``'s.
+        """
         async with self._db.get_session() as session:
             task = await session.get(ProcessingTask, parse_task_id(task_id))
-        if task is None:
-            raise ResourceNotFoundError(f"No task {task_id!r}.", details={"task_id": task_id})
+        if task is None or (owner is not None and task.caller != owner):
+            raise _not_found(task_id)
         return task
 
     async def find(
-        self, filters: dict[str, Any], limit: int, offset: int
+        self, filters: dict[str, Any], limit: int, offset: int, owner: str | None = None
     ) -> tuple[list[ProcessingTask], int]:
-        """Rows matching equality ``filters``, newest first, with the total count."""
+        """Rows matching equality ``filters`` (and ``owner``), newest first, with the total."""
+        if owner is not None:
+            filters = {**filters, "caller": owner}
         conditions = [getattr(ProcessingTask, name) == value for name, value in filters.items()]
         async with self._db.get_session() as session:
             total = await session.scalar(
@@ -67,9 +89,12 @@ class TaskStore:
         *,
         attempt: int | None = None,
         stale_before: datetime | None = None,
+        also: Sequence[Executable] = (),
         **changes: Any,
     ) -> bool:
         """Move to ``target`` only if the row is in a state allowed to; True if it moved.
+
+        ``also`` runs in the same transaction, only if the row moved (a quota refund).
 
         ``attempt`` fences a worker to its own run: the row moves only while its ``attempts``
         is still that number (a worker wrongly taken for dead cannot finish a newer run).
@@ -92,8 +117,11 @@ class TaskStore:
         )
         async with self._db.get_session() as session:
             result = await session.execute(statement)
+            moved = bool(getattr(result, "rowcount", 0) == 1)
+            for extra in also if moved else ():
+                await session.execute(extra)
             await session.commit()
-        return bool(getattr(result, "rowcount", 0) == 1)
+        return moved
 
     async def set_fields(self, task_id: str, **changes: Any) -> None:
         """Unconditional update of non-status fields (progress, refs)."""
@@ -154,12 +182,13 @@ class TaskStore:
             )
             return list(rows)
 
-    async def count_by_status(self) -> dict[str, int]:
-        """How many rows are in each status."""
+    async def count_by_status(self, owner: str | None = None) -> dict[str, int]:
+        """How many rows (of ``owner``, if given) are in each status."""
+        statement = select(ProcessingTask.status, func.count()).group_by(ProcessingTask.status)
+        if owner is not None:
+            statement = statement.where(ProcessingTask.caller == owner)
         async with self._db.get_session() as session:
-            rows = await session.execute(
-                select(ProcessingTask.status, func.count()).group_by(ProcessingTask.status)
-            )
+            rows = await session.execute(statement)
             return {status: int(count) for status, count in rows.all()}
 
 

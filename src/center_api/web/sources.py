@@ -14,7 +14,9 @@ from center_api.core.errors import (
     MissingSourceError,
     MultipleSourcesError,
 )
+from center_api.core.request_facts import reserve_input
 from center_api.core.settings import Settings
+from center_api.kernel.imaging import probe_image
 from center_api.web.remote import fetch_bytes
 
 SOURCE_FIELDS = ("file", "image_url", "image_file_b64")
@@ -78,8 +80,10 @@ async def read_image_source(form: Struct, settings: Settings) -> bytes:
     Raises:
         MissingSourceError / MultipleSourcesError: none or more than one source.
         FileTooLargeError: over ``images.max_bytes``.
-        InvalidImageError: base64 that does not decode.
+        InvalidImageError: base64 that does not decode, or bytes that are not an image.
+        UnsupportedFormatError / ResolutionTooHighError: refused from the image's header.
         UrlNotAllowedError / FetchFailedError: a refused or failed URL.
+        InsufficientQuotaError: the image's megapixels exceed what is left of the quota.
     """
     given = [name for name in SOURCE_FIELDS if getattr(form, name) not in (None, "")]
     if not given:
@@ -92,10 +96,14 @@ async def read_image_source(form: Struct, settings: Settings) -> bytes:
     max_bytes = settings.images.max_bytes
     upload, url, text = (getattr(form, name) for name in SOURCE_FIELDS)
     if isinstance(upload, UploadFile):
-        return _capped(await upload.read(max_bytes + 1), max_bytes)
-    if url:
-        return await fetch_bytes(str(url), settings.fetch, max_bytes)
-    return decode_base64_image(str(text), max_bytes)
+        data = _capped(await upload.read(max_bytes + 1), max_bytes)
+    elif url:
+        data = await fetch_bytes(str(url), settings.fetch, max_bytes)
+    else:
+        data = decode_base64_image(str(text), max_bytes)
+    probe_image(data, settings.images)  # refuse from the header, before any pixel
+    await reserve_input()
+    return data
 
 
 def decode_base64_image(text: str, max_bytes: int) -> bytes:
