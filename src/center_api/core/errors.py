@@ -229,11 +229,26 @@ class DatabaseError(InfrastructureError):
     status_code = 503
 
 
+def database_unavailable() -> DatabaseError:
+    """The one 503 for a database that refused or could not be reached (no driver text)."""
+    return DatabaseError(
+        "The database is unavailable right now; nothing was changed. Retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 class QueueError(InfrastructureError):
     """The task queue refused or is unreachable."""
 
     code = "QUEUE_ERROR"
     status_code = 503
+
+
+class InferenceTimeoutError(InfrastructureError):
+    """The work ran longer than the configured timeout and was stopped; retry later."""
+
+    code = "TIMEOUT"
+    status_code = 504
 
 
 class ServiceOverloadedError(InfrastructureError):

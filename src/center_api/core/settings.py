@@ -64,7 +64,18 @@ class InferenceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     providers: list[str] = msgspec.field(default_factory=lambda: ["CPUExecutionProvider"])
     session_idle_ttl_s: PositiveFloat = 900.0
     max_loaded_sessions: PositiveInt = 4
+    # Retry-After is computed from the queue and the recent time per job; this is the time
+    # per job assumed before any has run.
     retry_after_s: PositiveInt = 2
+    # A request that waited this long for a slot is answered 503 SERVICE_OVERLOADED.
+    max_queue_wait_s: PositiveFloat = 30.0
+    # A job running longer is stopped and its caller answered 504 TIMEOUT.
+    timeout_s: PositiveFloat = 120.0
+    # Jobs run at once only while their estimated peak memory fits in this budget (a job
+    # bigger than the whole budget runs alone); the estimate is the input's megapixels
+    # (from its header, before decoding) times memory_mb_per_megapixel.
+    memory_budget_mb: PositiveInt = 1536
+    memory_mb_per_megapixel: PositiveFloat = 40.0
     warm_up: bool = False
     # ORT's arena keeps every run's peak activations resident (u2netp: ~450 MB per slot);
     # off, memory goes back after each run for a few percent of speed.

@@ -32,9 +32,11 @@ class InferenceKernel:
         self.scheduler = InferenceScheduler(settings, metrics)
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def run(self, job: Callable[[], T], *, label: str = "job") -> T:
+    async def run(
+        self, job: Callable[[], T], *, label: str = "job", memory_mb: float | None = None
+    ) -> T:
         """Run a CPU-heavy ``job`` in an inference slot (see `InferenceScheduler.run`)."""
-        return await self.scheduler.run(job, label=label)
+        return await self.scheduler.run(job, label=label, memory_mb=memory_mb)
 
     def model(self, model_id: str) -> LoadedModel:
         """Return a loaded model; blocking, so call it inside a job."""
@@ -49,7 +51,7 @@ class InferenceKernel:
         """Load the installed ones of ``model_ids`` now, off the event loop."""
         for model_id in model_ids:
             if self.store.is_installed(model_id):
-                await self.run(partial(self.model, model_id), label="warm-up")
+                await self.run(partial(self.model, model_id), label="warm-up", memory_mb=0)
 
     async def close(self) -> None:
         """Stop the sweeper, finish running jobs, drop sessions."""

@@ -1,76 +1,224 @@
-"""Inference slots: at most N CPU-heavy jobs at once, a bounded wait queue, fast overload answers.
+"""Inference slots: at most N CPU-heavy jobs at once, within a memory budget, waiting in order.
 
 Every CPU-heavy step (decode, ONNX Runtime, compositing, encode) runs here, on a thread pool, so
-the event loop never does image maths and the machine is never oversubscribed.
+the event loop never does image maths and the machine is never oversubscribed. A job is admitted
+when a slot is free *and* its memory estimate (from the image's header, before any pixel is
+decoded) fits the budget; waiting is first come, first served and bounded in length and time.
+A job that runs past the timeout is abandoned: its caller gets 504 at once and its ONNX Runtime
+call is told to stop, so the slot comes back for the next caller.
 """
 
 import asyncio
 import contextvars
+import ctypes
+import ctypes.util
+import math
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
-from center_api.core.errors import ServiceOverloadedError
+import onnxruntime as ort
+
+from center_api.core.errors import InferenceTimeoutError, ServiceOverloadedError
+from center_api.core.logging import get_logger
 from center_api.core.metrics import Metrics
+from center_api.core.request_facts import current_request_facts
 from center_api.core.settings import InferenceSettings
 
 T = TypeVar("T")
+logger = get_logger("center_api.scheduler")
+
+# A job whose estimate is at least this large gives its freed heap back to the system when it
+# ends (glibc keeps freed memory otherwise, and RSS would stay at the peak).
+TRIM_ABOVE_MB = 64.0
+_RETRY_AFTER_MAX_S = 300
+_AVERAGE_WEIGHT = 0.2  # of the newest job in the running mean of job durations
+
+
+@dataclass
+class JobControl:
+    """The handle a running job's model calls watch: ``abandon()`` stops them."""
+
+    run_options: Any = field(default_factory=ort.RunOptions)
+    is_abandoned: bool = False
+
+    def abandon(self) -> None:
+        """Stop the job's ONNX Runtime call now and refuse its next ones."""
+        self.is_abandoned = True
+        self.run_options.terminate = True
+
+
+_current_job: contextvars.ContextVar[JobControl | None] = contextvars.ContextVar(
+    "center_api_job", default=None
+)
+
+
+def current_job() -> JobControl | None:
+    """The control of the job running in this thread (None outside the scheduler)."""
+    return _current_job.get()
+
+
+@dataclass(eq=False)
+class _Waiter:
+    future: "asyncio.Future[None]"
+    memory_mb: float
 
 
 class InferenceScheduler:
-    """Admission control and slot accounting for CPU jobs."""
+    """Admission control, slot and memory accounting for CPU jobs."""
 
     def __init__(self, settings: InferenceSettings, metrics: Metrics) -> None:
         """Create the slots and the thread pool from ``settings``."""
         self.max_concurrent = settings.max_concurrent
         self.queue_max_size = settings.queue_max_size
-        self.retry_after_s = settings.retry_after_s
+        self.settings = settings
         self._metrics = metrics
-        self._slots = asyncio.Semaphore(settings.max_concurrent)
         self._executor = ThreadPoolExecutor(
             max_workers=max(settings.thread_pool_size, settings.max_concurrent),
             thread_name_prefix="inference",
         )
+        self._waiters: deque[_Waiter] = deque()
         self.active = 0
-        self.waiting = 0
+        self.memory_mb = 0.0
+        # Seconds per job, a running mean; the configured retry_after_s until jobs have run.
+        self.mean_job_s = float(settings.retry_after_s)
 
-    async def run(self, fn: Callable[[], T], *, label: str = "job") -> T:
+    @property
+    def waiting(self) -> int:
+        """Jobs waiting for a slot."""
+        return len(self._waiters)
+
+    def retry_after_s(self) -> int:
+        """When a refused caller should come back: the queue ahead of it at recent job speed."""
+        seconds = (self.waiting + 1) * self.mean_job_s / self.max_concurrent
+        return max(1, min(_RETRY_AFTER_MAX_S, math.ceil(seconds)))
+
+    async def run(
+        self, fn: Callable[[], T], *, label: str = "job", memory_mb: float | None = None
+    ) -> T:
         """Run ``fn`` in a slot on the thread pool and return its result.
 
+        ``memory_mb`` is the job's estimated peak; by default it follows from the megapixels
+        of the request's input image (noted from its header).
+
         Raises:
-            ServiceOverloadedError: at once, when every slot is busy and the queue is full.
+            ServiceOverloadedError: at once when the wait queue is full, or after
+                ``max_queue_wait_s`` without a slot (503, ``Retry-After`` computed).
+            InferenceTimeoutError: the job ran longer than ``timeout_s`` (504); it is stopped.
         """
         if self.active + self.waiting >= self.max_concurrent + self.queue_max_size:
-            raise ServiceOverloadedError(
-                "The server is at capacity; retry shortly.",
-                retry_after_s=self.retry_after_s,
-                details={
-                    "running": self.active,
-                    "waiting": self.waiting,
-                    "queue_max_size": self.queue_max_size,
-                    "job": label,
-                },
-            )
-        self.waiting += 1
-        self._publish()
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
-            self._publish()
-        self.active += 1
-        self._publish()
+            raise self._overloaded("The server is at capacity; retry shortly.", label)
+        cost = self._estimate(memory_mb)
+        await self._admit(cost, label)
+        control = JobControl()
         context = contextvars.copy_context()
-        future = asyncio.get_running_loop().run_in_executor(self._executor, context.run, fn)
+        context.run(_current_job.set, control)
+        started = time.monotonic()
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, context.run, partial(_call, fn, cost)
+        )
         # The slot is given back when the thread finishes, not when the awaiting request goes
         # away: a cancelled client must not let a third job start beside a still-running one.
-        future.add_done_callback(self._release)
-        return await asyncio.shield(future)
+        future.add_done_callback(partial(self._release, cost, started))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.settings.timeout_s)
+        except TimeoutError:
+            control.abandon()
+            logger.warning("inference.timeout", job=label, timeout_s=self.settings.timeout_s)
+            raise InferenceTimeoutError(
+                f"The work took longer than {self.settings.timeout_s:g} s and was stopped.",
+                details={"timeout_s": self.settings.timeout_s, "job": label},
+            ) from None
+        except asyncio.CancelledError:
+            control.abandon()  # nobody waits for the answer: stop at the next model call
+            raise
 
-    def _release(self, _: object) -> None:
-        self.active -= 1
-        self._slots.release()
+    def _estimate(self, memory_mb: float | None) -> float:
+        if memory_mb is not None:
+            return memory_mb
+        facts = current_request_facts()
+        megapixels = facts.megapixels if facts is not None and facts.megapixels else 0.0
+        return megapixels * self.settings.memory_mb_per_megapixel
+
+    def _fits(self, cost: float) -> bool:
+        if self.active >= self.max_concurrent:
+            return False
+        # A job larger than the whole budget still runs, alone.
+        return self.active == 0 or self.memory_mb + cost <= self.settings.memory_budget_mb
+
+    def _take(self, cost: float) -> None:
+        self.active += 1
+        self.memory_mb += cost
         self._publish()
+
+    async def _admit(self, cost: float, label: str) -> None:
+        """Take a slot and ``cost`` of the budget, waiting in turn at most max_queue_wait_s."""
+        if not self._waiters and self._fits(cost):
+            self._take(cost)
+            return
+        waiter = _Waiter(asyncio.get_running_loop().create_future(), cost)
+        self._waiters.append(waiter)
+        self._publish()
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter.future), self.settings.max_queue_wait_s)
+        except BaseException as exc:
+            if waiter.future.done() and not waiter.future.cancelled():
+                self._give_back(cost)  # granted in the same instant it gave up
+            else:
+                waiter.future.cancel()
+            if isinstance(exc, TimeoutError):
+                raise self._overloaded(
+                    f"No inference slot came free within {self.settings.max_queue_wait_s:g} s; "
+                    "retry shortly.",
+                    label,
+                ) from None
+            raise
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            self._publish()
+
+    def _release(self, cost: float, started: float, future: "asyncio.Future[Any]") -> None:
+        if not future.cancelled():
+            future.exception()  # retrieved here: an abandoned job's error has no other reader
+        seconds = time.monotonic() - started
+        self.mean_job_s += _AVERAGE_WEIGHT * (seconds - self.mean_job_s)
+        self._give_back(cost)
+
+    def _give_back(self, cost: float) -> None:
+        self.active -= 1
+        self.memory_mb = max(0.0, self.memory_mb - cost)
+        self._grant()
+        self._publish()
+
+    def _grant(self) -> None:
+        """Admit waiters in arrival order while the head one fits."""
+        while self._waiters:
+            head = self._waiters[0]
+            if head.future.done():  # gave up meanwhile
+                self._waiters.popleft()
+                continue
+            if not self._fits(head.memory_mb):
+                return
+            self._waiters.popleft()
+            self._take(head.memory_mb)
+            head.future.set_result(None)
+
+    def _overloaded(self, message: str, label: str) -> ServiceOverloadedError:
+        return ServiceOverloadedError(
+            message,
+            retry_after_s=self.retry_after_s(),
+            details={
+                "running": self.active,
+                "waiting": self.waiting,
+                "queue_max_size": self.queue_max_size,
+                "job": label,
+            },
+        )
 
     def _publish(self) -> None:
         self._metrics.queue_size.set(self.waiting)
@@ -79,3 +227,30 @@ class InferenceScheduler:
     def close(self) -> None:
         """Stop accepting work and let running jobs finish."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _call(fn: Callable[[], T], cost: float) -> T:
+    """Run ``fn``; after a large job hand the freed heap back to the system."""
+    try:
+        return fn()
+    finally:
+        if cost >= TRIM_ABOVE_MB:
+            trim_heap()
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        return libc.malloc_trim if libc is not None else None
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def trim_heap() -> None:
+    """Return freed heap pages to the system (glibc's ``malloc_trim``; no-op elsewhere)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

@@ -15,6 +15,7 @@ from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelSpec, ModelStore
 from center_api.kernel.onnx_patch import with_dynamic_spatial_dims
+from center_api.kernel.scheduler import current_job
 
 logger = get_logger("center_api.sessions")
 
@@ -56,6 +57,13 @@ class InferenceStats:
             self.active -= 1
 
 
+class JobAbandonedError(Exception):
+    """Raised inside an abandoned job: its caller has already been answered."""
+
+    def __init__(self, model_id: str) -> None:
+        super().__init__(f"the job running {model_id!r} was abandoned")
+
+
 class LoadedModel:
     """A ready session plus its manifest entry; ``run`` is thread-safe (ORT allows it)."""
 
@@ -74,13 +82,25 @@ class LoadedModel:
         self._metrics = metrics
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[Any]:
-        """Run the session; must be called from a scheduler slot, never on the event loop."""
+        """Run the session; must be called from a scheduler slot, never on the event loop.
+
+        Raises:
+            JobAbandonedError: the job was abandoned (timed out): this call is refused, or the
+                running one is stopped.
+            ModelLoadError: ONNX Runtime failed.
+        """
+        job = current_job()
+        if job is not None and job.is_abandoned:
+            raise JobAbandonedError(self.spec.id)
         self.last_used = time.monotonic()
         self._stats.enter()
         start = time.perf_counter()
         try:
-            return list(self.session.run(None, dict(feeds)))
+            options = job.run_options if job is not None else None
+            return list(self.session.run(None, dict(feeds), options))
         except Exception as exc:
+            if job is not None and job.is_abandoned:
+                raise JobAbandonedError(self.spec.id) from exc
             self._metrics.model_inference_errors_total.labels(self.spec.id).inc()
             raise ModelLoadError(
                 f"Model {self.spec.id!r} failed to run: {exc}", details={"model": self.spec.id}
