@@ -349,3 +349,22 @@ def test_cli_keys_create_list_revoke(tmp_path, model_dir, migrated_sqlite):
         cli, ["--config", str(config), "keys", "create", "--name", "x", "--rate", "fast"]
     )
     assert bad.exit_code != 0
+
+
+def test_public_routes_count_against_the_address_too(make_settings):
+    settings = make_settings(auth={"mode": "api_key"}, rate_limit={"per_address_per_minute": 3})
+    with TestClient(create_app(settings)) as client:
+        guess = {"X-API-Key": "ck_0123456789ab_" + "A" * 43}
+        codes = [client.get("/api/v1/health", headers=guess).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        assert client.get("/api/v1/health/live").status_code == 200  # probes always get through
+
+
+def test_two_different_keys_in_one_request_are_refused(keyed):
+    client, _, (_, admin_token), (_, user_token) = keyed
+    both = {"X-API-Key": user_token, "Authorization": f"Bearer {admin_token}"}
+    response = client.get("/api/v1/tools/usage", headers=both)
+    assert_error(response, 401, "AUTHENTICATION_ERROR")
+    assert "exactly one key" in response.json()["error"]["message"]
+    same = {"X-API-Key": user_token, "Authorization": f"Bearer {user_token}"}
+    assert client.get("/api/v1/tools", headers=same).status_code == 200

@@ -14,6 +14,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import SQLAlchemyError
 
 from center_api.core import errors
 from center_api.core.logging import get_logger
@@ -70,6 +71,24 @@ def handle_unexpected_exception(request: Request[Any, Any, Any], exc: Exception)
     return error_response(request, errors.AppException("Internal server error."))
 
 
+def handle_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database refused or is unreachable: 503, without the driver's text (it has SQL)."""
+    logger.error("request.database_error", error=type(exc).__name__, detail=str(exc)[:500])
+    return error_response(request, errors.database_unavailable())
+
+
+def handle_queue_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The task queue's Redis refused or is unreachable: 503 QUEUE_ERROR."""
+    logger.error("request.queue_error", error=type(exc).__name__, detail=str(exc)[:500])
+    return error_response(
+        request,
+        errors.QueueError(
+            "The task queue is unavailable right now; retry shortly.",
+            headers={"Retry-After": "5"},
+        ),
+    )
+
+
 def handle_undecodable_form(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A form field that is not valid text (Litestar's multipart parser raises this)."""
     logger.info("request.rejected", code=errors.BadRequestError.code, reason=str(exc)[:200])
@@ -78,12 +97,19 @@ def handle_undecodable_form(request: Request[Any, Any, Any], exc: Exception) -> 
 
 def exception_handlers() -> ExceptionHandlersMap:
     """Return the handler map registered on the app."""
-    return {
+    handlers: ExceptionHandlersMap = {
         errors.AppException: handle_app_exception,
         HTTPException: handle_http_exception,
         UnicodeDecodeError: handle_undecodable_form,
+        SQLAlchemyError: handle_database_error,
         Exception: handle_unexpected_exception,
     }
+    try:  # the queue's Redis client comes with the scale extra
+        from redis.exceptions import RedisError  # noqa: PLC0415
+    except ImportError:
+        return handlers
+    handlers[RedisError] = handle_queue_error
+    return handlers
 
 
 def _map_http_exception(  # noqa: PLR0911 - one early return per Litestar exception kind

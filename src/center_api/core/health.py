@@ -5,6 +5,7 @@ import time
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import text
 
 from center_api import __version__
 from center_api.core.logging import get_logger
@@ -13,6 +14,7 @@ from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.loader import SliceRegistry
 
 DB_TIMEOUT_S = 3.0
+_WRITE_PROBE = text("UPDATE alembic_version SET version_num = version_num")
 logger = get_logger("center_api.health")
 
 
@@ -66,17 +68,27 @@ class HealthService:
         }
 
     async def database(self) -> dict[str, Any]:
-        """The database answers within the timeout and its schema is at the code's head."""
+        """The database answers within the timeout, takes writes, and its schema is at head.
+
+        The write probe rewrites the schema's own revision row and rolls back, so a read-only
+        file or a database that refuses writes makes the server not ready.
+        """
         start = time.perf_counter()
         try:
             async with asyncio.timeout(DB_TIMEOUT_S), self._db.get_engine().connect() as conn:
                 revision = await conn.run_sync(current_revision)
+                if revision is not None:
+                    await conn.execute(_WRITE_PROBE)
+                    await conn.rollback()
         except TimeoutError:
             return {"ok": False, "error": f"no answer within {DB_TIMEOUT_S:g} s"}
         except Exception as exc:  # any failure means not ready; the log has the driver's text
             logger.warning("health.database_failed", error=f"{type(exc).__name__}: {exc}")
             kind = type(exc).__name__  # the class only: its text may carry SQL or addresses
-            return {"ok": False, "error": f"the database refused or is unreachable ({kind})"}
+            return {
+                "ok": False,
+                "error": f"the database refused, is read-only or is unreachable ({kind})",
+            }
         head = head_revision()
         report: dict[str, Any] = {
             "ok": revision == head,

@@ -8,7 +8,7 @@ from litestar import Request, Response, get
 from center_api.core.health import HealthService
 from center_api.core.metrics import Metrics
 from center_api.core.security import principal_of
-from center_api.core.security_gate import ACCESS, PUBLIC
+from center_api.core.security_gate import ACCESS, PUBLIC, RATE_LIMITED
 
 
 @get("/health", summary="Liveness and readiness", tags=["system"], opt=PUBLIC)
@@ -25,7 +25,13 @@ async def health(
     return Response(report, status_code=200 if report["ready"] else 503)
 
 
-@get("/health/live", summary="Liveness only", tags=["system"], opt=PUBLIC)
+# Liveness touches nothing but the event loop: never rate-limited, so probes always get through.
+@get(
+    "/health/live",
+    summary="Liveness only",
+    tags=["system"],
+    opt={**PUBLIC, RATE_LIMITED: False},
+)
 async def live() -> dict[str, bool]:
     """Always 200 while the process serves HTTP."""
     return {"live": True}

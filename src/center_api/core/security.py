@@ -90,16 +90,21 @@ def secret_matches(secret: str, stored_hash: str) -> bool:
 
 
 def presented_key(scope: Scope) -> str | None:
-    """The key a request presents: ``X-API-Key``, or ``Authorization: Bearer`` as an alias."""
-    bearer = None
+    """The key a request presents: ``X-API-Key``, or ``Authorization: Bearer`` as an alias.
+
+    Two different keys in one request present none (the request is refused as unauthenticated
+    rather than guessed at).
+    """
+    tokens = set()
     for name, value in scope.get("headers", ()):
         if name == b"x-api-key":
-            return value.decode("latin-1").strip()
-        if name == b"authorization":
+            tokens.add(value.decode("latin-1").strip())
+        elif name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                bearer = token.strip()
-    return bearer
+                tokens.add(token.strip())
+    tokens.discard("")
+    return tokens.pop() if len(tokens) == 1 else None
 
 
 def set_principal(scope: Scope, principal: Principal) -> None:

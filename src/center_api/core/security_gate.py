@@ -7,7 +7,8 @@ without passing it. Every handler is protected unless it opts out through its ``
 - ``access``: ``"user"`` (the default: any valid key), ``"admin"``, ``"public"`` (no key
   needed; a valid key presented is still recognised), ``"metrics"`` (public when
   ``auth.public_metrics``, else admin);
-- ``tool``: set on every route of an image slice; its POST calls are billed to the key's quota.
+- ``tool``: set on every route of an image slice; its POST calls are billed to the key's quota;
+- ``rate_limited``: false exempts a public route from rate limits (the liveness probe).
 
 `SecurityHeaders` is the ASGI layer around the app: hardening headers on every answer, the
 ``X-RateLimit-*`` headers the guard decided, and, once the answer is sent, the settlement of the
@@ -22,7 +23,13 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from center_api.core.errors import AuthenticationError, AuthorizationError, RateLimitedError
+from center_api.core.errors import (
+    AppException,
+    AuthenticationError,
+    AuthorizationError,
+    DatabaseError,
+    RateLimitedError,
+)
 from center_api.core.logging import get_logger
 from center_api.core.rate_limit import RateDecision, RateLimiter
 from center_api.core.request_facts import current_request_facts
@@ -40,6 +47,7 @@ from center_api.db.models.api_key import ApiKey
 
 ACCESS = "access"
 TOOL = "tool"
+RATE_LIMITED = "rate_limited"
 PUBLIC = {ACCESS: "public"}
 ADMIN_ONLY = {ACCESS: "admin"}
 _ACCESS_LEVELS = frozenset({"public", "user", "admin", "metrics"})
@@ -97,7 +105,10 @@ class SecurityGate:
             return
         access = access_of(handler, self.settings)
         if access == "public":
-            set_principal(scope, await self._recognise(scope))
+            principal = await self._recognise(scope)
+            set_principal(scope, principal)
+            if handler.opt.get(RATE_LIMITED, True):
+                await self._rate_check(scope, principal)
             return
         key = await self._authenticate(scope)
         principal = OPEN_PRINCIPAL if key is None else principal_of_key(key)
@@ -114,11 +125,18 @@ class SecurityGate:
             await self._hold_quota(scope, key)
 
     async def _recognise(self, scope: Scope) -> Principal:
-        """On a public route: the caller a valid key names, else anonymous (never an error)."""
+        """On a public route: the caller a valid key names, else anonymous.
+
+        Never an authentication error, and never a database one: a public route (health)
+        must answer while the database is down.
+        """
         if self.settings.auth.mode == "open":
             return OPEN_PRINCIPAL
         token = presented_key(scope)
-        key = await self.keys.authenticate(token) if token else None
+        try:
+            key = await self.keys.authenticate(token) if token else None
+        except DatabaseError:
+            return ANONYMOUS_PRINCIPAL
         return ANONYMOUS_PRINCIPAL if key is None else principal_of_key(key)
 
     async def _authenticate(self, scope: Scope) -> ApiKey | None:
@@ -133,7 +151,7 @@ class SecurityGate:
         message = "A valid API key is required." if token else "An API key is required."
         logger.info("auth.rejected", has_key=token is not None)
         raise AuthenticationError(
-            message + " Send it as X-API-Key (or Authorization: Bearer).",
+            message + " Send exactly one key, as X-API-Key (or Authorization: Bearer).",
             headers={"WWW-Authenticate": 'Bearer realm="center-api"'},
         )
 
@@ -201,8 +219,12 @@ class SecurityHeaders:
 
 async def _settle(state: dict[str, Any], *, succeeded: bool) -> None:
     hold = state.pop(_QUOTA_HOLD, None)
-    if isinstance(hold, QuotaHold):
+    if not isinstance(hold, QuotaHold):
+        return
+    try:
         await hold.settle(succeeded=succeeded)
+    except AppException:  # the database went away: the answer still goes out (and is logged)
+        logger.error("quota.settle_failed", calls=hold.calls, megapixels=hold.megapixels)
 
 
 def security_headers(path: str) -> list[tuple[bytes, bytes]]:

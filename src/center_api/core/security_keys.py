@@ -1,17 +1,23 @@
 """The API-key table: create, list, revoke, authenticate; quotas reserved before work."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import Update, case, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from center_api.core.errors import InsufficientQuotaError, ValidationError
+from center_api.core.errors import InsufficientQuotaError, ValidationError, database_unavailable
+from center_api.core.logging import get_logger
 from center_api.core.security import ROLES, mint_key, secret_matches, split_key
 from center_api.db.models.api_key import ApiKey
 
+logger = get_logger("center_api.keys")
 # Megapixel sums are floats: let rounding noise not refuse a call that exactly fits.
 _MP_EPSILON = 1e-6
 
@@ -33,6 +39,16 @@ class ApiKeyStore:
     def __init__(self, db: SQLAlchemyAsyncConfig) -> None:
         """Use ``db`` for every operation."""
         self._db = db
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """A session whose failures to reach the database become 503 DATABASE_ERROR."""
+        try:
+            async with self._db.get_session() as session:
+                yield session
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            logger.error("keys.database_error", error=type(exc).__name__, detail=str(exc)[:300])
+            raise database_unavailable() from exc
 
     async def create(self, spec: KeySpec) -> tuple[ApiKey, str]:
         """Store a new key and return the row and the full token (its only appearance).
@@ -57,21 +73,21 @@ class ApiKeyStore:
             used_calls=0,
             used_megapixels=0.0,
         )
-        async with self._db.get_session() as session:
+        async with self._session() as session:
             session.add(row)
             await session.commit()
         return row, new.token
 
     async def list(self) -> list[ApiKey]:
         """Every key, oldest first (revoked ones included)."""
-        async with self._db.get_session() as session:
+        async with self._session() as session:
             rows = await session.scalars(select(ApiKey).order_by(ApiKey.created_at))
             return list(rows)
 
     async def revoke(self, ident: str) -> bool:
         """Revoke the key whose id or prefix is ``ident``; False if there is none."""
         condition = ApiKey.prefix == ident if len(ident) == 12 else ApiKey.id == _uuid(ident)
-        async with self._db.get_session() as session:
+        async with self._session() as session:
             result = await session.execute(
                 update(ApiKey)
                 .where(condition, ApiKey.revoked_at.is_(None))
@@ -86,7 +102,7 @@ class ApiKeyStore:
         if parts is None:
             return None
         prefix, secret = parts
-        async with self._db.get_session() as session:
+        async with self._session() as session:
             row = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
         if row is None or not secret_matches(secret, row.secret_hash):
             return None
@@ -114,7 +130,7 @@ class ApiKeyStore:
             used_megapixels=ApiKey.used_megapixels + megapixels,
             last_used_at=datetime.now(UTC),
         )
-        async with self._db.get_session() as session:
+        async with self._session() as session:
             result = await session.execute(statement)
             await session.commit()
             if getattr(result, "rowcount", 0) == 1:
@@ -124,7 +140,7 @@ class ApiKeyStore:
 
     async def release(self, key_id: str, *, calls: int, megapixels: float) -> None:
         """Give back a reservation whose work failed or was cancelled."""
-        async with self._db.get_session() as session:
+        async with self._session() as session:
             await session.execute(release_statement(key_id, calls=calls, megapixels=megapixels))
             await session.commit()
 
