@@ -202,8 +202,10 @@ def test_a_batch_of_ten_reports_progress_and_zips_ten_results(task_settings, ima
         assert view["progress"] == 100 and view["children"] == {"total": 10, "COMPLETED": 10}
         assert any(0 < p < 100 for p in seen)
         archive = zipfile.ZipFile(io.BytesIO(client.get(f"{TASKS}/{batch['id']}/result").content))
-        assert len(archive.namelist()) == 10
-        assert all(archive.read(n)[:4] == b"\x89PNG" for n in archive.namelist())
+        assert archive.namelist()[:-1] == [f"{i}.png" for i in range(10)]
+        assert all(archive.read(f"{i}.png")[:4] == b"\x89PNG" for i in range(10))
+        manifest = json.loads(archive.read("manifest.json"))
+        assert [item["input_name"] for item in manifest["items"]] == [f"{i}.png" for i in range(10)]
 
 
 def test_a_bad_input_fails_with_its_code_and_is_not_retried(task_settings, image):

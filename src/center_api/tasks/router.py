@@ -3,6 +3,7 @@
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
@@ -35,7 +36,9 @@ class BatchForm(TaskSubmitOptions, kw_only=True, forbid_unknown_fields=True):
     images_b64: Annotated[str, Meta(description="JSON list of base64 images.")] | None = None
 
 
-def _submission(form: TaskSubmitOptions, images: list[bytes], owner: str) -> Submission:
+def _submission(
+    form: TaskSubmitOptions, images: list[bytes], names: tuple[str | None, ...], owner: str
+) -> Submission:
     try:
         options = msgspec.json.decode(form.options or "{}")
     except (msgspec.DecodeError, RecursionError) as exc:  # deep nesting exhausts the decoder
@@ -48,6 +51,7 @@ def _submission(form: TaskSubmitOptions, images: list[bytes], owner: str) -> Sub
         tool=form.tool,
         options=options,
         images=images,
+        names=names,
         priority=form.priority,
         timeout_s=form.timeout_s,
         callback_url=form.callback_url,
@@ -84,7 +88,9 @@ async def submit(
     """Queue one image for a tool; answers 202 with the task id and links at once."""
     image = await read_image_source(data, settings)
     form = options_of(data, TaskSubmitOptions)
-    task = await service.submit(_submission(form, [image], caller.owner))
+    upload = getattr(data, "file", None)
+    name = upload.filename if isinstance(upload, UploadFile) else None
+    task = await service.submit(_submission(form, [image], (name,), caller.owner))
     return _accepted(await _view(service, str(task.id), caller))
 
 
@@ -99,9 +105,11 @@ async def submit_batch(
     """Queue many images for one tool: a parent task with one child per image."""
     limit, max_bytes = settings.tasks.max_batch, settings.images.max_bytes
     images = [await upload.read(max_bytes + 1) for upload in data.files]
+    names: list[str | None] = [upload.filename for upload in data.files]
     if data.images_b64:
         texts = _base64_list(data.images_b64)
         images += [decode_base64_image(text, max_bytes) for text in texts]
+        names += [None] * len(texts)
     if not images:
         raise MissingSourceError("A batch needs images: repeat the `files` field.")
     if len(images) > limit:
@@ -109,7 +117,7 @@ async def submit_batch(
     if any(len(image) > max_bytes for image in images):
         raise ValidationError("An image of the batch is over the byte limit.")
     form = options_of(data, TaskSubmitOptions)
-    task = await service.submit(_submission(form, images, caller.owner))
+    task = await service.submit(_submission(form, images, tuple(names), caller.owner))
     return _accepted(await _view(service, str(task.id), caller))
 
 
@@ -144,10 +152,18 @@ async def get_task(
 async def get_result(
     task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
 ) -> Response[bytes]:
-    """The result bytes (a batch: a zip of its children's results)."""
+    """The result bytes, named after the upload (a batch: a zip with a manifest)."""
     data, media_type, name = await service.result(task_id, caller.sees_only)
-    disposition = f'attachment; filename="{name}"'
-    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+    headers = {"Content-Disposition": _attachment(name)}
+    return Response(data, media_type=media_type, headers=headers)
+
+
+def _attachment(name: str) -> str:
+    """A Content-Disposition for ``name``: ASCII ``filename``, and ``filename*`` if need be."""
+    plain = name.encode("ascii", "replace").decode().replace("?", "_")
+    if plain == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @get("/{task_id:str}/events", summary="Task progress (server-sent events)")

@@ -2,15 +2,13 @@
 
 import asyncio
 import contextlib
-import io
-import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import msgspec
+from uuid_utils.compat import uuid7
 
 from center_api.core.errors import (
     AppException,
@@ -27,6 +25,7 @@ from center_api.db.models import ProcessingTask
 from center_api.kernel.imaging import probe_image
 from center_api.registry.loader import SliceRegistry
 from center_api.registry.spec import Slice
+from center_api.tasks.archive import batch_input_name, batch_zip, result_name, safe_name
 from center_api.tasks.domain import TERMINAL, TaskStatus, check_transition
 from center_api.tasks.events import TaskEvents
 from center_api.tasks.queue.port import TaskQueue
@@ -36,7 +35,6 @@ from center_api.tasks.store import TaskStore, quota_refund
 from center_api.web.remote import check_url
 
 logger = get_logger("center_api.tasks")
-EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,8 @@ class Submission:
     tool: str
     options: dict[str, Any]
     images: list[bytes]
+    # The upload's file name of each image (None: base64 or a URL), in the order of ``images``.
+    names: tuple[str | None, ...] = ()
     priority: int = 0
     timeout_s: float | None = None
     callback_url: str | None = None
@@ -207,14 +207,16 @@ class TaskService:
         self, submission: Submission, options: dict[str, Any], sizes: list[float]
     ) -> tuple[ProcessingTask | None, list[ProcessingTask]]:
         """The stored rows of a submission: a batch's parent (else None) and the runnable ones."""
-        parent = self._new_row(submission, options, parent_id=None) if len(sizes) > 1 else None
-        children = []
-        for image, megapixels in zip(submission.images, sizes, strict=True):
+        is_batch = len(sizes) > 1
+        parent = self._new_row(submission, options, parent_id=None) if is_batch else None
+        children: list[ProcessingTask] = []
+        for index, megapixels in enumerate(sizes):
             row = self._new_row(submission, options, parent_id=parent.id if parent else None)
             row.input_ref = f"inputs/{row.id}"
+            row.input_name = _input_name(submission, index, is_batch=is_batch)
             row.reserved_megapixels = megapixels
-            await self.results.put(row.input_ref, image)
             children.append(row)
+            await self.results.put(row.input_ref, submission.images[index])
         await self.store.add([*([parent] if parent else []), *children])
         return parent, children
 
@@ -263,7 +265,9 @@ class TaskService:
     ) -> ProcessingTask:
         settings = self._settings.tasks
         return ProcessingTask(
-            id=uuid4(),
+            # Time-ordered ids: a batch's children sort in submission order even when two
+            # were created within the same microsecond.
+            id=uuid7(),
             tool=submission.tool,
             status=TaskStatus.PENDING.value,
             priority=submission.priority,
@@ -271,7 +275,7 @@ class TaskService:
             progress=0,
             attempts=0,
             max_attempts=settings.max_attempts,
-            timeout_s=int(submission.timeout_s or settings.default_timeout_s),
+            timeout_s=submission.timeout_s or settings.default_timeout_s,
             caller=submission.caller,
             callback_url=submission.callback_url,
             parent_id=parent_id,
@@ -339,7 +343,12 @@ class TaskService:
         return counts
 
     async def result(self, task_id: str, owner: str | None = None) -> tuple[bytes, str, str]:
-        """(bytes, media type, file name) of a completed task; a batch gives a zip."""
+        """(bytes, media type, file name) of a completed task.
+
+        A batch gives a zip of its completed children's results and ``manifest.json`` (see
+        `batch_zip`), also when some children failed. A single task's file is named after its
+        upload, with the result's extension.
+        """
         task = await self.store.get(task_id, owner)
         if task.status != TaskStatus.COMPLETED:
             raise BusinessRuleViolationError(
@@ -348,22 +357,12 @@ class TaskService:
             )
         children = await self.store.children(task_id)
         if children:
-            return await self._zip(children), "application/zip", f"{task_id}.zip"
-        data = await self.results.get(task.result_ref or "")
+            return await batch_zip(children, self.results.get), "application/zip", f"{task_id}.zip"
+        data = await self.results.get(task.result_ref or "") if task.result_ref else None
         if data is None:
             raise ResourceNotFoundError(f"The result of task {task_id} has expired.")
         media = task.result_media_type or "application/octet-stream"
-        return data, media, f"{task_id}.{EXTENSIONS.get(media, 'bin')}"
-
-    async def _zip(self, children: list[ProcessingTask]) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-            for index, child in enumerate(children):
-                data = await self.results.get(child.result_ref or "")
-                if child.status == TaskStatus.COMPLETED and data is not None:
-                    ext = EXTENSIONS.get(child.result_media_type or "", "bin")
-                    archive.writestr(f"{index:03d}_{child.id}.{ext}", data)
-        return buffer.getvalue()
+        return data, media, result_name(task.input_name, media, task_id)
 
     async def watch(self, task_id: str) -> AsyncIterator[dict[str, Any]]:
         """Current state, then every change, ending at a terminal state."""
@@ -404,3 +403,9 @@ class TaskService:
                     continue
                 if removed:
                     logger.info("tasks.results_expired", files=removed)
+
+
+def _input_name(submission: Submission, index: int, *, is_batch: bool) -> str | None:
+    """The stored name of the ``index``-th image: sanitised; in a batch never empty."""
+    name = submission.names[index] if index < len(submission.names) else None
+    return batch_input_name(name, index) if is_batch else safe_name(name)

@@ -27,6 +27,8 @@ class ProcessingTask(UUIDv7AuditBase):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     options: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
     input_ref: Mapped[str | None] = mapped_column(String(512), default=None)
+    # The sanitised name the image was uploaded under (a batch names its zip entries after it).
+    input_name: Mapped[str | None] = mapped_column(String(255), default=None)
     result_ref: Mapped[str | None] = mapped_column(String(512), default=None)
     result_media_type: Mapped[str | None] = mapped_column(String(64), default=None)
     progress: Mapped[int] = mapped_column(Integer, default=0)
@@ -34,7 +36,8 @@ class ProcessingTask(UUIDv7AuditBase):
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    timeout_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Seconds per attempt; a float, so 0.5 stays 0.5 (0 or None: no timeout).
+    timeout_s: Mapped[float | None] = mapped_column(Float, default=None)
     # The owner: the API key id that submitted it, or "anonymous" (open mode). Only the owner
     # and admins see the task, its children, result and events.
     caller: Mapped[str] = mapped_column(String(64), default="anonymous")

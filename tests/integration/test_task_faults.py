@@ -1,0 +1,155 @@
+"""Tasks under faults: partly failed batches deliver, named after their uploads; short
+timeouts hold.
+"""
+
+import base64
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from center_api.app import create_app
+from center_api.tasks.archive import batch_input_name, result_name, safe_name
+from center_api.tasks.service import TaskService
+from tests.conftest import deep_merge, encode_png, subject_on_background
+from tests.integration.test_tasks import TASKS, blocked_kernel, submit, wait_for
+
+
+@pytest.fixture
+def image() -> bytes:
+    return encode_png(subject_on_background((240, 180))[0])
+
+
+@pytest.fixture
+def results_dir(tmp_path) -> Path:
+    return tmp_path / "results"
+
+
+@pytest.fixture
+def local_settings(make_settings, results_dir):
+    """In-process queue, one worker, one inference slot."""
+
+    def build(**sections):
+        base = {
+            "tasks": {"results_dir": str(results_dir), "workers": 1},
+            "inference": {"max_concurrent": 1},
+            "queue": {"url": ""},
+        }
+        return make_settings(**deep_merge(base, sections))
+
+    return build
+
+
+def service_of(client, app) -> TaskService:
+    return client.blocking_portal.call(app.state.dishka_container.get, TaskService)
+
+
+# --- names -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("photo.jpg", "photo.jpg"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\me\\holiday.jpeg", "holiday.jpeg"),
+        ("..", None),
+        ("...hidden.png", "hidden.png"),
+        ("a..b.png", "a.b.png"),
+        ("bad\x00na\x1bme\u202e.png", "badname.png"),
+        ('we"ird:name?.png', "we_ird_name_.png"),
+        ("   ", None),
+        (None, None),
+    ],
+)
+def test_upload_names_are_made_safe(given, expected):
+    assert safe_name(given) == expected
+
+
+def test_long_names_are_cut_but_keep_their_extension():
+    name = safe_name("x" * 400 + ".jpeg")
+    assert name is not None and len(name) <= 120 and name.endswith("x.jpeg")
+
+
+def test_result_names_take_the_results_extension():
+    assert result_name("photo.jpg", "image/png", "id") == "photo.png"
+    assert result_name("archive.tar.gz", "image/webp", "id") == "archive.tar.webp"
+    assert result_name("noext", "image/jpeg", "id") == "noext.jpg"
+    assert result_name(None, "image/png", "0190-abc") == "0190-abc.png"
+    assert batch_input_name(None, 3) == "image-4"
+
+
+# --- batches -----------------------------------------------------------------------------------
+def test_a_partly_failed_batch_still_delivers_a_named_zip_with_a_manifest(local_settings, image):
+    broken = image[: len(image) // 2]  # a sound header: accepted, fails when it runs
+    files = [
+        ("files", ("photo.jpg", image, "image/png")),
+        ("files", ("broken.png", broken, "image/png")),
+        ("files", ("Photo.JPG", image, "image/png")),
+        ("files", ("../../evil/photo.png", image, "image/png")),
+    ]
+    fields = [
+        ("tool", (None, "cutout")),
+        ("images_b64", (None, json.dumps([base64.b64encode(image).decode()]))),
+    ]
+    with TestClient(create_app(local_settings())) as client:
+        response = client.post(f"{TASKS}/batch", files=[*files, *fields])
+        assert response.status_code == 202, response.text
+        batch = wait_for(client, response.json()["id"])
+        assert batch["status"] == "COMPLETED"
+        assert batch["children"] == {"total": 5, "COMPLETED": 4, "FAILED": 1}
+        result = client.get(f"{TASKS}/{batch['id']}/result")
+    assert result.status_code == 200
+    assert result.headers["content-disposition"] == f'attachment; filename="{batch["id"]}.zip"'
+    archive = zipfile.ZipFile(io.BytesIO(result.content))
+    names = ["photo.png", "Photo-2.png", "photo-3.png", "image-5.png"]
+    assert archive.namelist() == [*names, "manifest.json"]
+    assert all(archive.read(name)[:4] == b"\x89PNG" for name in names)
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["batch_id"] == batch["id"]
+    items = manifest["items"]
+    assert [i["index"] for i in items] == [0, 1, 2, 3, 4]
+    assert [i["input_name"] for i in items] == [
+        "photo.jpg",
+        "broken.png",
+        "Photo.JPG",
+        "photo.png",
+        "image-5",
+    ]
+    assert [i["output_name"] for i in items] == [names[0], None, *names[1:]]
+    assert [i["status"] for i in items] == ["COMPLETED", "FAILED", *["COMPLETED"] * 3]
+    assert items[1]["error"]["code"] == "INVALID_IMAGE" and items[1]["error"]["message"]
+    assert all(i["error"] is None for i in items if i["status"] == "COMPLETED")
+    assert len({i["task_id"] for i in items}) == 5
+
+
+def test_a_single_result_is_named_after_its_upload(local_settings, image):
+    with TestClient(create_app(local_settings())) as client:
+        plain = client.post(
+            TASKS, files={"file": ("holiday 1.jpg", image, "image/png"), "tool": (None, "cutout")}
+        ).json()
+        accented = client.post(
+            TASKS, files={"file": ("café.jpg", image, "image/png"), "tool": (None, "cutout")}
+        ).json()
+        for task in (plain, accented):
+            assert wait_for(client, task["id"])["status"] == "COMPLETED"
+        first = client.get(f"{TASKS}/{plain['id']}/result").headers["content-disposition"]
+        second = client.get(f"{TASKS}/{accented['id']}/result").headers["content-disposition"]
+    assert first == 'attachment; filename="holiday 1.png"'
+    assert second == "attachment; filename=\"caf_.png\"; filename*=UTF-8''caf%C3%A9.png"
+
+
+# --- timeouts and usage ------------------------------------------------------------------------
+def test_a_sub_second_timeout_fails_each_attempt_and_records_each(local_settings, image):
+    settings = local_settings(tasks={"max_attempts": 2, "retry_backoff_s": 0.05})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with blocked_kernel(client, app):  # the task waits for the slot far longer than 0.5 s
+            task = submit(client, image, timeout_s="0.5").json()
+            view = wait_for(client, task["id"])
+        row = client.blocking_portal.call(service_of(client, app).store.get, task["id"])
+        assert row.timeout_s == 0.5
+        assert (view["status"], view["attempts"]) == ("FAILED", 2)
+        assert view["error"]["code"] == "TASK_TIMEOUT"
+        assert "0.5 s" in view["error"]["message"]
