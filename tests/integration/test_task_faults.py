@@ -1,21 +1,28 @@
-"""Tasks under faults: partly failed batches deliver, named after their uploads; short
-timeouts hold.
+"""Tasks under faults: partly failed batches deliver, short timeouts hold, nothing is orphaned,
+and usage rows are never left in a buffer.
 """
 
 import base64
 import io
 import json
+import threading
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy.exc import OperationalError
 
 from center_api.app import create_app
 from center_api.tasks.archive import batch_input_name, result_name, safe_name
+from center_api.tasks.domain import TaskStatus
 from center_api.tasks.service import TaskService
-from tests.conftest import deep_merge, encode_png, subject_on_background
+from tests.conftest import assert_error, deep_merge, encode_png, subject_on_background
 from tests.integration.test_tasks import TASKS, blocked_kernel, submit, wait_for
+
+# A flush interval no test waits out: a usage row seen at once was written with its task.
+NEVER_FLUSHED = {"flush_interval_s": 3600.0}
 
 
 @pytest.fixture
@@ -30,13 +37,14 @@ def results_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def local_settings(make_settings, results_dir):
-    """In-process queue, one worker, one inference slot."""
+    """In-process queue, one worker, one inference slot, usage never flushed by time."""
 
     def build(**sections):
         base = {
             "tasks": {"results_dir": str(results_dir), "workers": 1},
             "inference": {"max_concurrent": 1},
             "queue": {"url": ""},
+            "usage": NEVER_FLUSHED,
         }
         return make_settings(**deep_merge(base, sections))
 
@@ -45,6 +53,15 @@ def local_settings(make_settings, results_dir):
 
 def service_of(client, app) -> TaskService:
     return client.blocking_portal.call(app.state.dishka_container.get, TaskService)
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def usage_of(client, task_id: str) -> list[dict]:
+    rows = client.get("/api/v1/tools/usage", params={"limit": 500}).json()["items"]
+    return [row for row in rows if row["task_id"] == task_id]
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -153,3 +170,70 @@ def test_a_sub_second_timeout_fails_each_attempt_and_records_each(local_settings
         assert (view["status"], view["attempts"]) == ("FAILED", 2)
         assert view["error"]["code"] == "TASK_TIMEOUT"
         assert "0.5 s" in view["error"]["message"]
+        # Written with the task's own transitions: no flush has run.
+        rows = usage_of(client, task["id"])
+        assert [r["error_code"] for r in rows] == ["TASK_TIMEOUT", "TASK_TIMEOUT"]
+
+
+def test_a_completed_tasks_usage_row_exists_as_soon_as_the_task_does(local_settings, image):
+    with TestClient(create_app(local_settings())) as client:
+        task = submit(client, image).json()
+        assert wait_for(client, task["id"])["status"] == "COMPLETED"
+        rows = usage_of(client, task["id"])
+        assert [(r["outcome"], r["status_code"]) for r in rows] == [("success", 200)]
+        assert rows[0]["output_bytes"] > 0
+
+
+# --- no orphan files ---------------------------------------------------------------------------
+def _database_down(*args, **kwargs):
+    raise OperationalError("INSERT INTO processing_tasks", {}, Exception("disk I/O error"))
+
+
+def test_inputs_are_deleted_when_their_rows_cannot_be_stored(local_settings, image, results_dir):
+    app = create_app(local_settings())
+    with TestClient(app) as client:
+        service = service_of(client, app)
+        add = service.store.add
+        service.store.add = _database_down  # type: ignore[method-assign]
+        try:
+            assert_error(submit(client, image), 503, "DATABASE_ERROR")
+            batch = [("files", (f"{i}.png", image, "image/png")) for i in range(3)]
+            response = client.post(f"{TASKS}/batch", files=[*batch, ("tool", (None, "cutout"))])
+            assert_error(response, 503, "DATABASE_ERROR")
+        finally:
+            service.store.add = add  # type: ignore[method-assign]
+        assert files_under(results_dir / "inputs") == []
+        assert client.get(TASKS).json()["total"] == 0
+        task = submit(client, image).json()
+        assert wait_for(client, task["id"])["status"] == "COMPLETED"
+        assert len(files_under(results_dir / "inputs")) == 1
+
+
+def test_a_result_is_deleted_when_its_completion_cannot_be_stored(
+    local_settings, image, results_dir
+):
+    app = create_app(local_settings())
+    with TestClient(app) as client:
+        service = service_of(client, app)
+        transition = service.store.transition
+
+        completion_failed = threading.Event()
+
+        async def failing_completion(task_id, target, **kwargs):
+            if target == TaskStatus.COMPLETED:
+                completion_failed.set()
+                _database_down()
+            return await transition(task_id, target, **kwargs)
+
+        service.store.transition = failing_completion  # type: ignore[method-assign]
+        try:
+            task = submit(client, image).json()
+            assert completion_failed.wait(timeout=30)
+            deadline = time.monotonic() + 10
+            while task["id"] in service.runner.running:  # the attempt is over
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        finally:
+            service.store.transition = transition  # type: ignore[method-assign]
+        assert len(files_under(results_dir / "inputs")) == 1
+        assert files_under(results_dir / "results") == []

@@ -16,7 +16,6 @@ from center_api.tasks.results import LocalResultStore, ResultStore
 from center_api.tasks.runner import RunnerContext, TaskRunner
 from center_api.tasks.service import TaskService
 from center_api.tasks.store import TaskStore
-from center_api.usage.recorder import UsageRecorder
 
 
 class TaskProvider(Provider):
@@ -30,7 +29,6 @@ class TaskProvider(Provider):
         settings: Settings,
         db: SQLAlchemyAsyncConfig,
         registry: SliceRegistry,
-        usage: UsageRecorder,
         container: AsyncContainer,
     ) -> AsyncIterator[TaskService]:
         """The task service; `start()` is called by the app at startup."""
@@ -38,9 +36,7 @@ class TaskProvider(Provider):
         results = build_result_store(settings)
         queue = build_queue(settings)
         events = build_events(settings)
-        context = RunnerContext(
-            settings=settings.tasks, fetch=settings.fetch, events=events, usage=usage
-        )
+        context = RunnerContext(settings=settings.tasks, fetch=settings.fetch, events=events)
         runner = TaskRunner(store, results, queue, registry, container, context)
         keys = ApiKeyStore(db)
         service = TaskService(store, results, queue, runner, registry, settings, events, keys)

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from dishka import AsyncContainer
+from sqlalchemy import Executable
 
 from center_api.core.errors import AppException
 from center_api.core.logging import get_logger
@@ -22,7 +23,7 @@ from center_api.tasks.events import TaskEvents
 from center_api.tasks.queue.port import TaskQueue
 from center_api.tasks.results import ResultStore
 from center_api.tasks.store import TaskStore, quota_refund
-from center_api.usage.recorder import UsageRecord, UsageRecorder, outcome_of
+from center_api.usage.recorder import UsageRecord, outcome_of, usage_insert
 
 logger = get_logger("center_api.tasks")
 
@@ -41,7 +42,7 @@ class TaskRunner:
     ) -> None:
         self._store, self._results, self._queue = store, results, queue
         self._registry, self._container = registry, container
-        self._settings, self._events, self._usage = context.settings, context.events, context.usage
+        self._settings, self._events = context.settings, context.events
         self._fetch = context.fetch
         self.running: dict[str, asyncio.Task[Any]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -114,19 +115,23 @@ class TaskRunner:
         # One key per attempt: a stale attempt that loses the race deletes only its own bytes.
         key = f"results/{task_id}-{attempt}"
         await self._results.put(key, result.content)
-        moved = await self._store.transition(
-            task_id,
-            TaskStatus.COMPLETED,
-            attempt=attempt,
-            progress=100,
-            result_ref=key,
-            result_media_type=result.media_type,
-            finished_at=datetime.now(UTC),
-        )
+        try:
+            moved = await self._store.transition(
+                task_id,
+                TaskStatus.COMPLETED,
+                attempt=attempt,
+                also=[self._usage(task, 200, None, seconds, len(result.content))],
+                progress=100,
+                result_ref=key,
+                result_media_type=result.media_type,
+                finished_at=datetime.now(UTC),
+            )
+        except BaseException:  # database down: no row points at the bytes, so no orphan
+            await _delete_quietly(self._results, key)
+            raise
         if not moved:  # cancelled while running, or a newer attempt owns the task
             await self._results.delete(key)
             return
-        self._record(task, 200, None, seconds, len(result.content))
         await self._finish(task, TaskStatus.COMPLETED)
 
     async def _on_failure(
@@ -136,14 +141,15 @@ class TaskRunner:
         code = error.code if isinstance(error, AppException) else "INTERNAL_ERROR"
         message = error.message if isinstance(error, AppException) else "Internal error."
         if isinstance(error, TimeoutError):
-            code, message = "TASK_TIMEOUT", f"The task took longer than {task.timeout_s} s."
+            code, message = "TASK_TIMEOUT", f"The task took longer than {task.timeout_s or 0:g} s."
         if not isinstance(error, AppException | TimeoutError):
             logger.exception("task.crashed", task_id=task_id, exc_info=error)
         status = error.status_code if isinstance(error, AppException) else 500
-        self._record(task, status, code, seconds, None)
+        # The failed attempt's usage row goes in with the move that ends the attempt.
+        usage = self._usage(task, status, code, seconds, None)
         if is_transient(error) and attempt < task.max_attempts:
             if await self._store.transition(
-                task_id, TaskStatus.PENDING, attempt=attempt, progress=0
+                task_id, TaskStatus.PENDING, attempt=attempt, also=[usage], progress=0
             ):
                 delay = backoff_seconds(attempt, self._settings.retry_backoff_s)
                 logger.warning("task.retry", task_id=task_id, attempt=attempt, code=code)
@@ -154,7 +160,7 @@ class TaskRunner:
             task_id,
             TaskStatus.FAILED,
             attempt=attempt,
-            also=quota_refund(task),
+            also=[*quota_refund(task), usage],
             error_code=code,
             error_message=message,
             finished_at=datetime.now(UTC),
@@ -193,33 +199,40 @@ class TaskRunner:
             event["progress"] = progress
         self._events.publish(task_id, event)
 
-    def _record(
-        self, task: ProcessingTask, status: int, code: str | None, seconds: float, size: int | None
-    ) -> None:
+    @staticmethod
+    def _usage(
+        task: ProcessingTask, status: int, code: str | None, seconds: float, size: int | None
+    ) -> Executable:
+        """The INSERT of this attempt's usage row (run with the transition that ends it)."""
         facts = current_request_facts()
-        self._usage.record(
-            UsageRecord(
-                tool=task.tool,
-                caller=task.caller,
-                outcome=outcome_of(status),
-                status_code=status,
-                duration_ms=round(seconds * 1000, 2),
-                error_code=code,
-                megapixels=facts.megapixels if facts else None,
-                input_bytes=facts.input_bytes if facts else None,
-                output_bytes=size,
-                task_id=str(task.id),
-            )
+        record = UsageRecord(
+            tool=task.tool,
+            caller=task.caller,
+            outcome=outcome_of(status),
+            status_code=status,
+            duration_ms=round(seconds * 1000, 2),
+            error_code=code,
+            megapixels=facts.megapixels if facts else None,
+            input_bytes=facts.input_bytes if facts else None,
+            output_bytes=size,
+            task_id=str(task.id),
         )
+        return usage_insert(record)
 
 
 class RunnerContext(msgspec.Struct, frozen=True):
-    """Settings and sinks the runner reports to."""
+    """Settings and the event sink the runner reports to."""
 
     settings: TaskSettings
     fetch: FetchSettings
     events: TaskEvents
-    usage: UsageRecorder
+
+
+async def _delete_quietly(results: ResultStore, key: str) -> None:
+    try:
+        await results.delete(key)
+    except Exception:  # storage trouble too: the result sweep removes it later
+        logger.warning("task.result_cleanup_failed", key=key, exc_info=True)
 
 
 async def refresh_batch(store: TaskStore, events: TaskEvents, parent_id: str) -> None:

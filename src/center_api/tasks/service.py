@@ -206,19 +206,34 @@ class TaskService:
     async def _store_submission(
         self, submission: Submission, options: dict[str, Any], sizes: list[float]
     ) -> tuple[ProcessingTask | None, list[ProcessingTask]]:
-        """The stored rows of a submission: a batch's parent (else None) and the runnable ones."""
+        """The stored rows of a submission: a batch's parent (else None) and the runnable ones.
+
+        If the rows cannot be stored (the database down or read-only), the inputs written
+        for them are deleted before the error goes on: no file is left that no row names.
+        """
         is_batch = len(sizes) > 1
         parent = self._new_row(submission, options, parent_id=None) if is_batch else None
         children: list[ProcessingTask] = []
-        for index, megapixels in enumerate(sizes):
-            row = self._new_row(submission, options, parent_id=parent.id if parent else None)
-            row.input_ref = f"inputs/{row.id}"
-            row.input_name = _input_name(submission, index, is_batch=is_batch)
-            row.reserved_megapixels = megapixels
-            children.append(row)
-            await self.results.put(row.input_ref, submission.images[index])
-        await self.store.add([*([parent] if parent else []), *children])
+        try:
+            for index, megapixels in enumerate(sizes):
+                row = self._new_row(submission, options, parent_id=parent.id if parent else None)
+                row.input_ref = f"inputs/{row.id}"
+                row.input_name = _input_name(submission, index, is_batch=is_batch)
+                row.reserved_megapixels = megapixels
+                children.append(row)
+                await self.results.put(row.input_ref, submission.images[index])
+            await self.store.add([*([parent] if parent else []), *children])
+        except BaseException:
+            await self._delete_inputs(children)
+            raise
         return parent, children
+
+    async def _delete_inputs(self, rows: list[ProcessingTask]) -> None:
+        for row in rows:
+            try:
+                await self.results.delete(row.input_ref or "")
+            except Exception:  # storage trouble too: the result sweep removes it later
+                logger.warning("tasks.input_cleanup_failed", key=row.input_ref, exc_info=True)
 
     def _megapixels(self, image: bytes) -> float:
         """The image's size from its header; 0 for one that is not an image (it will fail)."""

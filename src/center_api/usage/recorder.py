@@ -1,4 +1,9 @@
-"""Usage records, written in batches off the response path; a graceful shutdown flushes all."""
+"""Usage records: buffered for sync calls, written in the same transaction for tasks.
+
+A sync call's record is written in batches off the response path (a graceful shutdown flushes
+all). A task's record is written by `usage_insert` in the transaction that ends the task's
+attempt, so no crash between the two can lose it.
+"""
 
 import asyncio
 import contextlib
@@ -7,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 from advanced_alchemy.exceptions import RepositoryError
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import Insert, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from center_api.core.logging import get_logger
@@ -34,6 +40,16 @@ class UsageRecord:
     output_bytes: int | None = None
     request_id: str | None = None
     task_id: str | None = None
+
+
+def _columns(record: UsageRecord) -> dict[str, object]:
+    """The `ToolUsage` column values of ``record`` (the one place the row's shape is decided)."""
+    return asdict(record)
+
+
+def usage_insert(record: UsageRecord) -> Insert:
+    """The INSERT of ``record``'s row, for a caller to run inside its own transaction."""
+    return insert(ToolUsage).values(**_columns(record))
 
 
 def outcome_of(status_code: int) -> str:
@@ -86,7 +102,7 @@ class UsageRecorder:
             try:
                 async with self._db.get_session() as session:
                     await ToolUsageRepository(session=session).add_many(
-                        [ToolUsage(**asdict(r)) for r in batch], auto_commit=True
+                        [ToolUsage(**_columns(r)) for r in batch], auto_commit=True
                     )
             except (SQLAlchemyError, RepositoryError, OSError) as exc:
                 logger.warning("usage.flush_failed", records=len(batch), error=str(exc))
