@@ -1,16 +1,23 @@
 """Tasks under faults: partly failed batches deliver, short timeouts hold, nothing is orphaned,
-and usage rows are never left in a buffer.
+usage rows are never left in a buffer, and a stop puts work back without losing any.
 """
 
+import asyncio
 import base64
 import io
 import json
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import structlog
 from litestar.testing import TestClient
 from sqlalchemy.exc import OperationalError
 
@@ -237,3 +244,123 @@ def test_a_result_is_deleted_when_its_completion_cannot_be_stored(
             service.store.transition = transition  # type: ignore[method-assign]
         assert len(files_under(results_dir / "inputs")) == 1
         assert files_under(results_dir / "results") == []
+
+
+# --- stopping ----------------------------------------------------------------------------------
+def read_named_events(client, task_id: str) -> list[tuple[str, dict]]:
+    """Every (event name, data) of the task's stream, until the server ends it."""
+    events, name = [], "message"
+    with client.stream("GET", f"{TASKS}/{task_id}/events") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line[5:])))
+    return events
+
+
+@pytest.fixture(params=["local", "saq"])
+def any_queue_settings(request, make_settings, results_dir):
+    """Settings on each queue adapter; the SAQ one gets a fresh queue name, purged after."""
+    from tests.integration.test_tasks import purge
+    from tests.support.services import redis_url
+
+    queue = {"url": ""}
+    if request.param == "saq":
+        queue = {"url": redis_url(), "name": f"test-stop-{time.time_ns()}"}
+    base = {
+        "tasks": {"results_dir": str(results_dir), "workers": 1},
+        "inference": {"max_concurrent": 1},
+        "queue": queue,
+    }
+    yield make_settings(**base)
+    if queue["url"]:
+        asyncio.run(purge(queue))
+
+
+def test_a_stop_requeues_running_work_ends_streams_and_a_restart_finishes_it(
+    any_queue_settings, image
+):
+    app = create_app(any_queue_settings)
+    with TestClient(app) as client, ThreadPoolExecutor(1) as pool:
+        service = service_of(client, app)
+        with blocked_kernel(client, app):
+            running = submit(client, image).json()
+            queued = submit(client, image).json()
+            wait_for(client, running["id"], statuses=("PROCESSING",))
+            stream = pool.submit(read_named_events, client, running["id"])
+            deadline = time.monotonic() + 10
+            while not service.events.has_subscribers(running["id"]):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            client.blocking_portal.call(service.stop)  # what SIGTERM starts
+            events = stream.result(timeout=10)
+            for task in (running, queued):
+                view = client.get(f"{TASKS}/{task['id']}").json()
+                assert (view["status"], view["attempts"]) == ("PENDING", 0)
+    assert events[0] == ("task", {"id": running["id"], "status": "PROCESSING", "progress": 10})
+    name, last = events[-1]
+    assert name == "shutdown" and last["status"] == "PENDING" and last["message"]
+    with TestClient(create_app(any_queue_settings)) as client:  # the restart
+        for task in (running, queued):
+            view = wait_for(client, task["id"])
+            assert (view["status"], view["attempts"]) == ("COMPLETED", 1)
+            assert [r["outcome"] for r in usage_of(client, task["id"])] == ["success"]
+
+
+@contextmanager
+def always_unavailable() -> Iterator[tuple[str, list[float]]]:
+    """A callback receiver that answers every POST 503; yields its URL and the POST times."""
+    posts: list[float] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            posts.append(time.monotonic())
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", posts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_stop_drops_callbacks_waiting_to_retry_after_a_short_grace(local_settings, image):
+    slow_retries = {"webhook_backoff_s": 60.0, "webhook_max_total_s": 600.0}
+    settings = local_settings(fetch={"allow_private_networks": True}, tasks=slow_retries)
+    app = create_app(settings)
+    with always_unavailable() as (url, posts), structlog.testing.capture_logs() as logs:
+        with TestClient(app) as client:
+            task = submit(client, image, callback_url=url).json()
+            assert wait_for(client, task["id"])["status"] == "COMPLETED"
+            deadline = time.monotonic() + 10
+            while not posts:  # the first attempt failed; the next one is a minute away
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            runner = service_of(client, app).runner
+            stop = partial(runner.stop, grace_s=0.2)
+            client.blocking_portal.call(stop)
+        assert len(posts) == 1
+    dropped = [e for e in logs if e["event"] == "task.callbacks_dropped"]
+    assert [e["count"] for e in dropped] == [1]
+
+
+def test_a_stream_opened_after_the_stop_ends_at_once(local_settings, image):
+    app = create_app(local_settings())
+    with TestClient(app) as client, blocked_kernel(client, app):
+        running = submit(client, image).json()
+        queued = submit(client, image).json()
+        wait_for(client, running["id"], statuses=("PROCESSING",))
+        client.blocking_portal.call(service_of(client, app).stop)
+        events = read_named_events(client, queued["id"])
+    assert [name for name, _ in events] == ["task", "shutdown"]
+    assert events[-1][1]["status"] == "PENDING"

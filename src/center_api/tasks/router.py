@@ -171,12 +171,16 @@ def _attachment(name: str) -> str:
 async def task_events(
     task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
 ) -> ServerSentEvent:
-    """Status and progress changes as SSE, ending at a terminal state."""
+    """Status and progress changes as SSE (``task`` events), ending at a terminal state.
+
+    A stopping server ends the stream with a ``shutdown`` event: the task's state then.
+    """
     await service.store.get(task_id, caller.sees_only)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         async for event in service.watch(task_id):
-            yield ServerSentEventMessage(data=msgspec.json.encode(event).decode(), event="task")
+            data = msgspec.json.encode(event.data).decode()
+            yield ServerSentEventMessage(data=data, event=event.name)
 
     return ServerSentEvent(stream())
 

@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import time
+from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from dishka import AsyncContainer
@@ -26,6 +27,9 @@ from center_api.tasks.store import TaskStore, quota_refund
 from center_api.usage.recorder import UsageRecord, outcome_of, usage_insert
 
 logger = get_logger("center_api.tasks")
+T = TypeVar("T")
+# How long a shutdown waits for callback deliveries in flight before dropping them.
+CALLBACK_GRACE_S = 2.0
 
 
 class TaskRunner:
@@ -48,45 +52,65 @@ class TaskRunner:
         self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, task_id: str) -> None:
-        """Run ``task_id`` if it is still PENDING (cancelled or paused ones are skipped)."""
+        """Run ``task_id`` if it is still PENDING (cancelled or paused ones are skipped).
+
+        A shutdown (the queue cancelling this coroutine) puts a claimed task back to PENDING
+        with its attempt given back; a claim or an outcome already on its way to the database
+        is let through first, so no row is left PROCESSING by a graceful stop.
+        """
         task = await self._store.get(task_id)
         started, attempt = datetime.now(UTC), task.attempts + 1
-        claimed = await self._store.transition(
-            task_id,
-            TaskStatus.PROCESSING,
-            started_at=started,
-            heartbeat_at=started,
-            attempts=attempt,
-            progress=10,
-            error_code=None,
-            error_message=None,
+        claim = asyncio.ensure_future(
+            self._store.transition(
+                task_id,
+                TaskStatus.PROCESSING,
+                started_at=started,
+                heartbeat_at=started,
+                attempts=attempt,
+                progress=10,
+                error_code=None,
+                error_message=None,
+            )
         )
+        try:
+            claimed = await asyncio.shield(claim)
+        except asyncio.CancelledError:  # stopped mid-claim: wait for it, and undo it if it landed
+            if await claim:
+                await self._on_cancelled(task, attempt)
+            raise
         if not claimed:
             return
         current = asyncio.current_task()
         assert current is not None  # always inside a task
         self.running[task_id] = current  # from now on a cancel event can stop it
+        heartbeat = asyncio.get_running_loop().create_task(self._beat(task_id, attempt))
+        try:
+            await self._attempt(task, attempt)
+        except asyncio.CancelledError:
+            await self._on_cancelled(task, attempt)
+            raise
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            self.running.pop(task_id, None)
+
+    async def _attempt(self, task: ProcessingTask, attempt: int) -> None:
+        """Run the claimed ``attempt`` and record its outcome (success, failure or retry)."""
+        task_id = str(task.id)
         logger.info("task.started", task_id=task_id, tool=task.tool, attempt=attempt)
         self.publish(task_id, TaskStatus.PROCESSING, 10)
         await self._refresh_parent(task)
         begin = time.perf_counter()
         facts = bind_request_facts()
         facts.caller = task.caller
-        heartbeat = asyncio.get_running_loop().create_task(self._beat(task_id, attempt))
         try:
             result = await asyncio.wait_for(self._run(task), task.timeout_s or None)
-        except asyncio.CancelledError:
-            await self._on_cancelled(task, attempt)
-            raise
         except Exception as exc:  # every failure is recorded on the task
-            await self._on_failure(task, attempt, exc, time.perf_counter() - begin)
+            outcome = self._on_failure(task, attempt, exc, time.perf_counter() - begin)
         else:
-            await self._on_success(task, attempt, result, time.perf_counter() - begin)
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
-            self.running.pop(task_id, None)
+            outcome = self._on_success(task, attempt, result, time.perf_counter() - begin)
+        await _uninterrupted(outcome)
 
     async def _beat(self, task_id: str, attempt: int) -> None:
         """Touch the row every ``heartbeat_s`` so other processes know this worker is alive."""
@@ -172,9 +196,15 @@ class TaskRunner:
 
         After a user cancel the row is CANCELLED and this changes nothing.
         """
-        await self._store.transition(
-            str(task.id), TaskStatus.PENDING, attempt=attempt, progress=0, attempts=task.attempts
+        task_id = str(task.id)
+        moved = await _uninterrupted(
+            self._store.transition(
+                task_id, TaskStatus.PENDING, attempt=attempt, progress=0, attempts=task.attempts
+            )
         )
+        if moved:
+            logger.info("task.requeued_on_stop", task_id=task_id)
+            self.publish(task_id, TaskStatus.PENDING, 0)
 
     async def _finish(self, task: ProcessingTask, status: TaskStatus) -> None:
         logger.info("task.finished", task_id=str(task.id), status=status.value)
@@ -219,6 +249,22 @@ class TaskRunner:
         )
         return usage_insert(record)
 
+    async def stop(self, grace_s: float = CALLBACK_GRACE_S) -> None:
+        """Give callback deliveries in flight ``grace_s`` to end, then cancel the rest.
+
+        A delivery waiting between retries would otherwise hold the shutdown for up to
+        ``webhook_max_total_s``; the dropped ones are counted in the log.
+        """
+        deliveries = set(self._background)
+        if not deliveries:
+            return
+        _, unfinished = await asyncio.wait(deliveries, timeout=grace_s)
+        for delivery in unfinished:
+            delivery.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        if unfinished:
+            logger.warning("task.callbacks_dropped", count=len(unfinished))
+
 
 class RunnerContext(msgspec.Struct, frozen=True):
     """Settings and the event sink the runner reports to."""
@@ -226,6 +272,20 @@ class RunnerContext(msgspec.Struct, frozen=True):
     settings: TaskSettings
     fetch: FetchSettings
     events: TaskEvents
+
+
+async def _uninterrupted(step: Coroutine[Any, Any, T]) -> T:
+    """Await ``step`` to its end even if the caller is cancelled meanwhile, then re-raise.
+
+    A state change on its way to the database is let through: a shutdown never leaves half
+    of it (a claim without its run, a result without its row) for recovery to guess about.
+    """
+    future = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await future
+        raise
 
 
 async def _delete_quietly(results: ResultStore, key: str) -> None:

@@ -31,10 +31,15 @@ from center_api.tasks.events import TaskEvents
 from center_api.tasks.queue.port import TaskQueue
 from center_api.tasks.results import ResultStore
 from center_api.tasks.runner import TaskRunner, refresh_batch
+from center_api.tasks.signals import StopSignals
 from center_api.tasks.store import TaskStore, quota_refund
+from center_api.tasks.streams import StreamEvent, TaskStreams
 from center_api.web.remote import check_url
 
 logger = get_logger("center_api.tasks")
+# At shutdown, open event streams wait this long for running tasks to be put back to PENDING
+# (so their last event says so), and end then anyway.
+STREAMS_WAIT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,10 @@ class TaskService:
         self.store, self.results, self.queue, self.runner = store, results, queue, runner
         self._registry, self._settings, self.events = registry, settings, events
         self._keys = keys
+        self.streams = TaskStreams(store, events)
         self._sweeper: asyncio.Task[None] | None = None
+        self._draining: asyncio.Task[None] | None = None
+        self._signals = StopSignals(self.begin_shutdown)
         events.add_listener(self._stop_if_cancelled)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -83,6 +91,8 @@ class TaskService:
         if self._settings.server.role != "api":
             await self.queue.start(self.runner.handle)
         self._sweeper = asyncio.get_running_loop().create_task(self._maintain())
+        if self._settings.server.role != "worker":  # HTTP: event streams must hear of a stop
+            self._signals.install()
 
     async def _maintain(self) -> None:
         delay = 1.0
@@ -96,14 +106,41 @@ class TaskService:
                 delay = min(delay * 2, 60.0)
         await self._sweep_forever()
 
-    async def stop(self) -> None:
-        """Stop the queue (running tasks go back to PENDING), the sweeper and the events."""
+    def begin_shutdown(self) -> None:
+        """Start stopping: running tasks go back to PENDING, then every event stream ends.
+
+        Called on SIGTERM / SIGINT, before the HTTP server waits for its open connections
+        (an event stream would hold it open), and by `stop`. Queued tasks stay PENDING in the
+        database and run after a restart.
+        """
+        if self._draining is None:
+            self._draining = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        stopping = asyncio.ensure_future(self._stop_work())
+        await asyncio.wait({stopping}, timeout=STREAMS_WAIT_S)
+        self.streams.close_all()
+        await stopping
+
+    async def _stop_work(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.queue.stop()
+
+    async def stop(self) -> None:
+        """Stop everything this service started.
+
+        Running tasks go back to PENDING, the sweeper stops, event streams end, callbacks in
+        flight get a short grace (then are dropped), and the events close.
+        """
+        self.begin_shutdown()
+        assert self._draining is not None
+        await self._draining
+        await self.runner.stop()
         await self.events.stop()
+        self._signals.uninstall()
 
     def _stop_if_cancelled(self, task_id: str, event: dict[str, Any]) -> None:
         """A cancel made through any process stops the run here, if it runs here."""
@@ -379,23 +416,9 @@ class TaskService:
         media = task.result_media_type or "application/octet-stream"
         return data, media, result_name(task.input_name, media, task_id)
 
-    async def watch(self, task_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Current state, then every change, ending at a terminal state."""
-        queue = self.events.subscribe(task_id)
-        try:
-            task = await self.store.get(task_id)
-            yield {"id": task_id, "status": task.status, "progress": task.progress}
-            status = TaskStatus(task.status)
-            while status not in TERMINAL:
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=15)
-                except TimeoutError:
-                    task = await self.store.get(task_id)  # missed nothing: re-read the truth
-                    event = {"id": task_id, "status": task.status, "progress": task.progress}
-                yield event
-                status = TaskStatus(event["status"])
-        finally:
-            self.events.unsubscribe(task_id, queue)
+    def watch(self, task_id: str) -> AsyncIterator[StreamEvent]:
+        """Current state, then every change, ending at a terminal state or at shutdown."""
+        return self.streams.watch(task_id)
 
     async def _sweep_forever(self) -> None:
         """Every heartbeat: take back dead workers' tasks (shared queues); now and then: expire."""
