@@ -152,7 +152,8 @@ def test_a_key_sees_and_controls_only_its_own_tasks(keyed_settings):
         assert everyone["total"] == 4
         assert client.get(f"{TASKS}/{mine['id']}/result", headers={"X-API-Key": admin}).content
         zipped = client.get(f"{TASKS}/{batch['id']}/result", headers={"X-API-Key": alice})
-        assert len(zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()) == 2
+        names = zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()
+        assert names == ["a.png", "b.png", "manifest.json"]
         # Bob's own work is his alone, and nothing of Alice's changed.
         theirs = _submit(client, bob).json()
         assert [t["id"] for t in client.get(TASKS, headers=as_bob).json()["items"]] == [
@@ -308,3 +309,24 @@ def test_an_odd_spelling_of_a_slice_route_is_billed_and_recorded(keyed_settings)
             ("cutout", 200),
             ("cutout", 402),
         ]
+
+
+def test_other_spellings_of_a_task_id_reach_the_same_task_and_never_the_headers(keyed_settings):
+    _, token = make_key(keyed_settings, name="ids")
+    headers = {"X-API-Key": token}
+    with TestClient(create_app(keyed_settings)) as client:
+        task = _submit(client, token).json()
+        _wait(client, token, task["id"])
+        assert task["id"][0] == "0"  # a UUIDv7 of this century: int() would take "\n" for it
+        spellings = (task["id"].upper(), f"urn:uuid:{task['id']}", "%0A" + task["id"][1:])
+        for spelling in spellings:
+            view = client.get(f"{TASKS}/{spelling}", headers=headers)
+            assert view.status_code == 200 and view.json()["id"] == task["id"], spelling
+            result = client.get(f"{TASKS}/{spelling}/result", headers=headers)
+            assert result.status_code == 200, spelling
+            assert result.headers["content-disposition"] == 'attachment; filename="a.png"'
+        long_id = "x" * 10_000
+        body = assert_error(
+            client.get(f"{TASKS}/{long_id}", headers=headers), 404, "TASK_NOT_FOUND"
+        )
+        assert len(body["error"]["details"]["task_id"]) <= 64

@@ -21,7 +21,7 @@ from center_api.core.settings import Settings
 from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
 from center_api.tasks.service import Submission, TaskService
-from center_api.tasks.store import validate_page
+from center_api.tasks.store import canonical_task_id, validate_page
 from center_api.web.paging import MAX_OFFSET
 from center_api.web.sources import decode_base64_image, image_form, options_of, read_image_source
 
@@ -144,6 +144,7 @@ async def get_task(
     task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
 ) -> TaskView:
     """Status, progress, timings, attempts, error."""
+    task_id = canonical_task_id(task_id)
     return await _view(service, task_id, caller)
 
 
@@ -153,6 +154,7 @@ async def get_result(
     task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
 ) -> Response[bytes]:
     """The result bytes, named after the upload (a batch: a zip with a manifest)."""
+    task_id = canonical_task_id(task_id)
     data, media_type, name = await service.result(task_id, caller.sees_only)
     headers = {"Content-Disposition": _attachment(name)}
     return Response(data, media_type=media_type, headers=headers)
@@ -175,6 +177,7 @@ async def task_events(
 
     A stopping server ends the stream with a ``shutdown`` event: the task's state then.
     """
+    task_id = canonical_task_id(task_id)
     await service.store.get(task_id, caller.sees_only)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
@@ -191,6 +194,7 @@ async def cancel_task(
     task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
 ) -> TaskView:
     """Cancel a pending, paused or running task."""
+    task_id = canonical_task_id(task_id)
     await service.cancel(task_id, caller.sees_only)
     return await _view(service, task_id, caller)
 
@@ -201,6 +205,7 @@ async def pause_task(
     task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
 ) -> TaskView:
     """PENDING → PAUSED."""
+    task_id = canonical_task_id(task_id)
     await service.pause(task_id, caller.sees_only)
     return await _view(service, task_id, caller)
 
@@ -211,6 +216,7 @@ async def resume_task(
     task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
 ) -> TaskView:
     """PAUSED → PENDING (queued again)."""
+    task_id = canonical_task_id(task_id)
     await service.resume(task_id, caller.sees_only)
     return await _view(service, task_id, caller)
 

@@ -414,7 +414,7 @@ class TaskService:
         if data is None:
             raise ResourceNotFoundError(f"The result of task {task_id} has expired.")
         media = task.result_media_type or "application/octet-stream"
-        return data, media, result_name(task.input_name, media, task_id)
+        return data, media, result_name(task.input_name, media, str(task.id))
 
     def watch(self, task_id: str) -> AsyncIterator[StreamEvent]:
         """Current state, then every change, ending at a terminal state or at shutdown."""

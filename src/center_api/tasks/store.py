@@ -23,8 +23,18 @@ def parse_task_id(task_id: str) -> UUID:
         raise _not_found(task_id) from None
 
 
+def canonical_task_id(task_id: str) -> str:
+    """The one spelling of a task id (lower-case, dashed) for any form `UUID` accepts.
+
+    Raises:
+        TaskNotFoundError: not a UUID at all.
+    """
+    return str(parse_task_id(task_id))
+
+
 def _not_found(task_id: str) -> TaskNotFoundError:
-    return TaskNotFoundError(f"No task {task_id!r}.", details={"task_id": task_id})
+    shown = task_id[:64]  # an id is 36 characters; never echo a megabyte back
+    return TaskNotFoundError(f"No task {shown!r}.", details={"task_id": shown})
 
 
 def quota_refund(task: ProcessingTask) -> list[Executable]:
