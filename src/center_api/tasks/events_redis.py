@@ -104,5 +104,8 @@ class RedisTaskEvents(TaskEvents):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._loops = []
-        await self._redis.aclose()
+        try:
+            await self._redis.aclose()
+        except Exception as exc:  # Redis already gone: nothing left to close cleanly
+            logger.warning("task.events_close_failed", error=type(exc).__name__)
         self._redis = None

@@ -177,7 +177,10 @@ class SaqTaskQueue:
                 await task
         self._tasks = []
         for queue in self._bands.values():
-            await queue.disconnect()
+            try:
+                await queue.disconnect()
+            except Exception as exc:  # Redis already gone: nothing left to close cleanly
+                logger.warning("task.queue_disconnect_failed", error=type(exc).__name__)
         self._bands = {}
 
     async def purge(self) -> None:
