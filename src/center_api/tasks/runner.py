@@ -104,6 +104,8 @@ class TaskRunner:
         begin = time.perf_counter()
         facts = bind_request_facts()
         facts.caller = task.caller
+        # Read from the input's header at submission: the kernel's memory estimate for the job.
+        facts.megapixels = task.reserved_megapixels or None
         try:
             result = await asyncio.wait_for(self._run(task), task.timeout_s or None)
         except Exception as exc:  # every failure is recorded on the task
@@ -128,6 +130,9 @@ class TaskRunner:
         image = await self._results.get(task.input_ref or "")
         if image is None:
             raise AppException("The task's input is gone (expired or deleted).")
+        facts = current_request_facts()
+        if facts is not None:
+            facts.input_bytes = len(image)
         options = msgspec.convert(task.options, entry.slice.options_type)
         async with self._container() as scope:
             return await entry.slice.run(scope, image, options)
