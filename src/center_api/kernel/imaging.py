@@ -5,6 +5,7 @@ A 30000x30000 PNG bomb is refused from its header, before a single row is inflat
 """
 
 import io
+from collections.abc import Iterator
 from typing import Literal
 
 import cv2
@@ -33,6 +34,9 @@ _FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 # Our megapixel limit (from settings, checked on the header before any pixel is decoded)
 # replaces Pillow's fixed one, which would warn or raise with its own wording.
 Image.MAX_IMAGE_PIXELS = None
+
+# Pixels per strip of strip-by-strip work (see `row_strips`): 12 MB per float32 RGB temporary.
+STRIP_PIXELS = 1 << 20
 
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
 
@@ -96,10 +100,13 @@ def decode_image(data: bytes, limits: ImageSettings) -> DecodedImage:
     source_format = image.format or ""
     try:
         image.load()
-        image = ImageOps.exif_transpose(image)
+        # In place: without it an upright photo is copied whole (4 bytes a pixel) for nothing.
+        ImageOps.exif_transpose(image, in_place=True)
         pixels = _to_array(image)
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"The image data is corrupt or truncated: {exc}") from exc
+    finally:
+        image.close()
     return DecodedImage(pixels, source_format)
 
 
@@ -164,27 +171,49 @@ def _sniff_foreign(data: bytes) -> str | None:
 
 
 def _to_array(image: Image.Image) -> np.ndarray:
-    """Normalise every mode to uint8 RGB or RGBA (animated images give their first frame)."""
+    """Normalise every mode to uint8 RGB or RGBA (animated images give their first frame).
+
+    Copied into the array strip by strip: a whole-image ``np.asarray`` goes through
+    ``tobytes``, which holds the pixels twice more (its chunks and their join) beside Pillow's.
+    """
     mode = image.mode
     if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
         return _high_depth_to_rgb(image)
     has_alpha = mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info
     target = "RGBA" if has_alpha else "RGB"
-    converted = image if mode == target else image.convert(target)
-    return np.ascontiguousarray(np.asarray(converted, dtype=np.uint8))
+    width, height = image.size
+    pixels = np.empty((height, width, len(target)), np.uint8)
+    for rows in row_strips(height, width):
+        strip = image.crop((0, rows.start, width, rows.stop))
+        pixels[rows] = np.asarray(strip if mode == target else strip.convert(target))
+    return pixels
 
 
 def _high_depth_to_rgb(image: Image.Image) -> np.ndarray:
     values = np.asarray(image)
-    if values.dtype.kind == "f":
-        scaled = (
-            np.clip(values, 0.0, 1.0) * 255.0 if values.max() <= 1.0 else np.clip(values, 0, 255)
-        )
-    else:
-        peak = 65535 if values.max() > 255 else 255
-        scaled = values.astype(np.float32) * (255.0 / peak)
-    grey = np.round(scaled).astype(np.uint8)
+    is_float = values.dtype.kind == "f"
+    top = float(values.max())
+    peak = 65535 if top > 255 else 255
+    grey = np.empty(values.shape, np.uint8)
+    for rows in row_strips(*values.shape):
+        part = values[rows]
+        if is_float:
+            scaled = np.clip(part, 0.0, 1.0) * 255.0 if top <= 1.0 else np.clip(part, 0, 255)
+        else:
+            scaled = part.astype(np.float32) * (255.0 / peak)
+        grey[rows] = np.round(scaled).astype(np.uint8)
     return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+
+
+def row_strips(height: int, width: int, pixels: int = STRIP_PIXELS) -> Iterator[slice]:
+    """Consecutive row ranges covering ``height`` rows, each about ``pixels`` pixels.
+
+    Whole-image pixel work done strip by strip keeps its temporaries a few MB whatever the
+    image's size (`center_api.vision.tiles` builds on it).
+    """
+    rows = max(1, pixels // max(1, width))
+    for top in range(0, height, rows):
+        yield slice(top, min(height, top + rows))
 
 
 def scale_for_output(pixels: np.ndarray, size: str, limits: ImageSettings) -> np.ndarray:
