@@ -1,9 +1,9 @@
 """Compositing: combine colour and alpha into cut-outs and flattened images."""
 
-import cv2
 import numpy as np
 
 from center_api.vision.colors import RGBA
+from center_api.vision.tiles import row_strips
 
 
 def cutout_rgba(pixels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -13,16 +13,32 @@ def cutout_rgba(pixels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     pixels become transparent black (0, 0, 0, 0), as rembg does: their colour is invisible, and
     the PNG comes out about 3x smaller and twice as fast to encode.
     """
-    if pixels.shape[2] == 4:
-        combined = (alpha.astype(np.uint16) * pixels[..., 3] + 127) // 255
-        alpha = combined.astype(np.uint8)
-    _, visible = cv2.threshold(alpha, 0, 255, cv2.THRESH_BINARY)  # 255 where alpha > 0
-    channels = [cv2.bitwise_and(c, visible) for c in cv2.split(np.ascontiguousarray(pixels))[:3]]
-    return cv2.merge([*channels, np.ascontiguousarray(alpha)])
+    height, width = alpha.shape
+    out = np.empty((height, width, 4), np.uint8)
+    # Written strip by strip into the result: no full-size planes or masks besides it.
+    for rows in row_strips(height, width):
+        strip = out[rows]
+        strip[..., :3] = pixels[rows, :, :3]
+        coverage = alpha[rows]
+        if pixels.shape[2] == 4:
+            coverage = ((coverage.astype(np.uint16) * pixels[rows, :, 3] + 127) // 255).astype(
+                np.uint8
+            )
+        strip[..., 3] = coverage
+        strip[coverage == 0] = 0
+    return out
 
 
 def flatten_on_color(rgba: np.ndarray, color: RGBA) -> np.ndarray:
     """Composite RGBA over a solid colour ("over" operator); an opaque colour gives RGB."""
+    height, width = rgba.shape[:2]
+    out = np.empty((height, width, 3 if color[3] == 255 else 4), np.uint8)
+    for rows in row_strips(height, width):
+        out[rows] = _flattened_rows(rgba[rows], color)
+    return out
+
+
+def _flattened_rows(rgba: np.ndarray, color: RGBA) -> np.ndarray:
     alpha = rgba[..., 3:4].astype(np.float32) / 255.0
     backdrop = np.asarray(color[:3], dtype=np.float32)
     backdrop_alpha = color[3] / 255.0

@@ -19,6 +19,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from center_api.vision.tiles import row_strips
+
 TEMPLATE_SIZE = 512
 # FFHQ alignment of the five landmarks (left eye, right eye, nose, left and right mouth corner,
 # as seen in the image): the template GFPGAN, CodeFormer and GPEN were trained on.
@@ -251,10 +253,17 @@ def paste_face(
     shifted = inverse.copy()
     shifted[:, 2] -= (x0, y0)
     dsize = (x1 - x0, y1 - y0)
-    face = warp_area(restored.astype(np.float32), shifted, dsize, border=cv2.BORDER_REPLICATE)
-    alpha = np.clip(warp_area(face_mask(size), shifted, dsize), 0.0, 1.0)[..., None]
+    alpha = np.clip(warp_area(face_mask(size), shifted, dsize), 0.0, 1.0)
     alpha *= np.float32(strength)
-    region = canvas[y0:y1, x0:x1].astype(np.float32)
-    blended = region + alpha * (face - region)
-    canvas[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    # A large face's region is most of a big photo: warp one channel at a time (OpenCV warps
+    # channels independently, so nothing changes) and blend it in strips, in place.
+    restored = restored.astype(np.float32)
+    for channel in range(canvas.shape[2]):
+        plane = np.ascontiguousarray(restored[..., channel])
+        face = warp_area(plane, shifted, dsize, border=cv2.BORDER_REPLICATE)
+        for rows in row_strips(y1 - y0, x1 - x0):
+            target = canvas[y0 + rows.start : y0 + rows.stop, x0:x1, channel]
+            region = target.astype(np.float32)
+            blended = region + alpha[rows] * (face[rows] - region)
+            target[...] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return x0, y0, x1, y1

@@ -68,7 +68,11 @@ def predict_alpha(model: LoadedModel, rgb: np.ndarray) -> np.ndarray:
     mask = _first_plane(outputs[0])
     mask = postprocess(mask, model.spec.output)
     mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    # In place: the full-size float mask is 4 bytes a pixel, each temporary another 4.
+    np.multiply(mask, 255.0, out=mask)
+    np.add(mask, 0.5, out=mask)
+    np.clip(mask, 0, 255, out=mask)
+    return mask.astype(np.uint8)
 
 
 def to_tensor(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
