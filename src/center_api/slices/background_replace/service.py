@@ -105,7 +105,9 @@ class BackgroundReplaceService:
     ) -> SliceResult:
         start = time.perf_counter()
         image = decode_image(data, self._images)
+        input_size = (image.width, image.height)
         pixels = scale_for_output(image.pixels, options.size, self._images)
+        del image  # at size=full ``pixels`` is the decoded array: it alone stays
         subject = cut_subject(
             self._kernel,
             options.model,
@@ -113,11 +115,15 @@ class BackgroundReplaceService:
             clean=options.post_process_mask,
             pure=options.decontaminate,
         )
+        del pixels
         backdrop_pixels = None if background is None else self._decode_background(background)
         backdrop = scene_backdrop(options, subject, colors, backdrop_pixels)
-        out = composite(subject.foreground, subject.alpha, backdrop)
+        del backdrop_pixels
+        # The backdrop is this request's own array (or a read-only view): compose into it.
+        out = composite(subject.foreground, subject.alpha, backdrop, in_place=True)
+        metadata = _metadata(options, input_size, out, subject.alpha)
+        del subject, backdrop  # only the result is left to encode
         content = encode_image(np.ascontiguousarray(out), options.format, self._images)
-        metadata = _metadata(options, image.width, image.height, out, subject.alpha)
         metadata["processing_ms"] = round((time.perf_counter() - start) * 1000, 1)
         return SliceResult(
             content=content, media_type=MEDIA_TYPES[options.format], metadata=metadata
@@ -134,14 +140,14 @@ class BackgroundReplaceService:
 
 
 def _metadata(
-    options: SceneOptions, input_width: int, input_height: int, out: np.ndarray, alpha: np.ndarray
+    options: SceneOptions, input_size: tuple[int, int], out: np.ndarray, alpha: np.ndarray
 ) -> dict[str, Any]:
     return {
         "mode": type(options).__struct_config__.tag,
         "width": int(out.shape[1]),
         "height": int(out.shape[0]),
-        "input_width": input_width,
-        "input_height": input_height,
+        "input_width": input_size[0],
+        "input_height": input_size[1],
         "model": options.model,
         **foreground_metadata(alpha),
     }

@@ -56,17 +56,13 @@ class CutoutService:
     ) -> SliceResult:
         start = time.perf_counter()
         image = decode_image(data, self._images)
+        input_size = (image.width, image.height)
         pixels = scale_for_output(image.pixels, options.size, self._images)
+        del image  # at size=full ``pixels`` is the decoded array: it alone stays
         height, width = pixels.shape[:2]
-        rgb = pixels[..., :3]
-        alpha = self._alpha(rgb, options)
-        if options.channels == "alpha":
-            out = alpha
-        else:
-            colour = estimate_foreground(rgb, alpha) if options.decontaminate else pixels
-            if options.decontaminate and pixels.shape[2] == 4:  # keep the input's own alpha
-                colour = np.dstack([colour, pixels[..., 3]])
-            out = cutout_rgba(colour, alpha)
+        alpha = self._alpha(pixels[..., :3], options)
+        out = alpha if options.channels == "alpha" else _cut_out(pixels, alpha, options)
+        del pixels  # the photo is not needed past here: free it before encoding
         box = foreground_box(alpha)
         if options.crop and box is not None:
             margin = parse_margin(options.crop_margin, box[2], box[3])
@@ -74,18 +70,18 @@ class CutoutService:
                 (box[0], box[1], box[0] + box[2], box[1] + box[3]), margin, width, height
             )
             out, alpha = out[top:bottom, left:right], alpha[top:bottom, left:right]
-            box = foreground_box(alpha)
         if background is not None and options.channels == "rgba":
             out = flatten_on_color(out, background)
-        content = encode_image(np.ascontiguousarray(out), options.format, self._images)
         metadata = {
             "width": int(out.shape[1]),
             "height": int(out.shape[0]),
-            "input_width": image.width,
-            "input_height": image.height,
+            "input_width": input_size[0],
+            "input_height": input_size[1],
             "model": options.model,
             **foreground_metadata(alpha),
         }
+        del alpha
+        content = encode_image(np.ascontiguousarray(out), options.format, self._images)
         metadata["processing_ms"] = round((time.perf_counter() - start) * 1000, 1)
         return SliceResult(
             content=content, media_type=MEDIA_TYPES[options.format], metadata=metadata
@@ -103,3 +99,13 @@ class CutoutService:
         if options.post_process_mask:
             alpha = clean_mask(alpha)
         return alpha
+
+
+def _cut_out(pixels: np.ndarray, alpha: np.ndarray, options: CutoutOptions) -> np.ndarray:
+    """The subject on transparency (RGBA), its colours decontaminated if asked."""
+    if not options.decontaminate:
+        return cutout_rgba(pixels, alpha)
+    colour = estimate_foreground(pixels[..., :3], alpha)
+    if pixels.shape[2] == 4:  # keep the input's own alpha
+        colour = np.dstack([colour, pixels[..., 3]])
+    return cutout_rgba(colour, alpha)
