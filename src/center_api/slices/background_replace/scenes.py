@@ -44,7 +44,7 @@ def scene_backdrop(
     options: SceneOptions,
     subject: Subject,
     colors: tuple[RGBA, ...],
-    background: np.ndarray | None = None,
+    source: np.ndarray | None = None,
 ) -> np.ndarray:
     """The new background, the size of the subject's photo.
 
@@ -52,15 +52,16 @@ def scene_backdrop(
         options: the mode's options.
         subject: the photo split into subject and background.
         colors: `scene_colors` of ``options``.
-        background: decoded background photo (image mode only).
+        source: what the backdrop is made of: the decoded background photo (image mode) or
+            the photo itself, RGB or RGBA (blur mode); None for the other modes.
     """
     size = (subject.alpha.shape[1], subject.alpha.shape[0])
     if isinstance(options, ColorOptions):
         return solid(size, colors[0])
     if isinstance(options, GradientOptions):
         return gradient(size, colors[0], colors[1], options.kind)
+    if source is None:
+        raise ValueError(f"the {type(options).__struct_config__.tag} mode needs its source pixels")
     if isinstance(options, ImageOptions):
-        if background is None:
-            raise ValueError("the image mode needs a decoded background")
-        return place_image(background, size, options.fit, options.position, colors[0])
-    return blur_behind(subject.rgb, subject.alpha, subject.foreground, options.radius)
+        return place_image(source, size, options.fit, options.position, colors[0])
+    return blur_behind(source[..., :3], subject.alpha, subject.foreground, options.radius)

@@ -18,7 +18,12 @@ from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.spec import SliceResult
 from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
 from center_api.slices.background_replace.scenes import SceneOptions, scene_backdrop, scene_colors
-from center_api.slices.background_replace.schemas import IdPhotoOptions, ImageOptions, ModeOptions
+from center_api.slices.background_replace.schemas import (
+    BlurOptions,
+    IdPhotoOptions,
+    ImageOptions,
+    ModeOptions,
+)
 from center_api.slices.background_replace.subject import cut_subject
 from center_api.vision.colors import RGBA
 from center_api.vision.light import composite
@@ -115,10 +120,13 @@ class BackgroundReplaceService:
             clean=options.post_process_mask,
             pure=options.decontaminate,
         )
+        # Only the blur mode looks at the photo again: for the others it goes now.
+        source = pixels if isinstance(options, BlurOptions) else None
         del pixels
-        backdrop_pixels = None if background is None else self._decode_background(background)
-        backdrop = scene_backdrop(options, subject, colors, backdrop_pixels)
-        del backdrop_pixels
+        if background is not None:
+            source = self._decode_background(background)
+        backdrop = scene_backdrop(options, subject, colors, source)
+        del source
         # The backdrop is this request's own array (or a read-only view): compose into it.
         out = composite(subject.foreground, subject.alpha, backdrop, in_place=True)
         metadata = _metadata(options, input_size, out, subject.alpha)

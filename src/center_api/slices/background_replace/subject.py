@@ -13,14 +13,15 @@ from center_api.vision.segmentation import predict_alpha
 class Subject(NamedTuple):
     """A photo split into subject and background.
 
+    The photo itself is not part of it: only the blur mode looks at it again, and holding it
+    here would keep a whole image alive through every other mode.
+
     Attributes:
-        rgb: (H, W, 3) uint8 photo.
         alpha: (H, W) uint8 subject coverage (times the input's own alpha, if it had one).
         foreground: (H, W, 3) uint8 subject colours, the old background removed at soft edges
             (the photo's own colours when decontamination is off).
     """
 
-    rgb: np.ndarray
     alpha: np.ndarray
     foreground: np.ndarray
 
@@ -47,4 +48,4 @@ def cut_subject(
     if pixels.shape[2] == 4:  # the input's own transparency stays transparent
         alpha = ((alpha.astype(np.uint16) * pixels[..., 3] + 127) // 255).astype(np.uint8)
     foreground = estimate_foreground(rgb, alpha) if pure else rgb
-    return Subject(rgb, alpha, foreground)
+    return Subject(alpha, foreground)
