@@ -52,11 +52,26 @@ class _Detection:
     report: FaceReport
 
 
+@dataclass(frozen=True)
+class _Source:
+    """What the encoder still needs of the input once its pixels are gone."""
+
+    width: int
+    height: int
+    format: str
+    alpha: np.ndarray | None  # its own transparency (a copy of the plane), if it had one
+
+    @classmethod
+    def of(cls, image: DecodedImage) -> "_Source":
+        alpha = image.pixels[..., 3].copy() if image.has_alpha else None
+        return cls(image.width, image.height, image.format, alpha)
+
+
 @dataclass
 class _Scene:
     """What the detection job hands to the face jobs and the encoder."""
 
-    image: DecodedImage
+    source: _Source
     working: np.ndarray  # the RGB faces are aligned from (upscaled when asked)
     report: FaceReport
     selected: list[Face]  # the faces to enhance, in working pixels
@@ -65,6 +80,10 @@ class _Scene:
 
     def __post_init__(self) -> None:
         self.canvas = self.working.copy()
+
+    def finish(self) -> None:
+        """Every face is pasted: let the pixels they were aligned from go before encoding."""
+        self.working = self.canvas
 
 
 class FaceEnhanceService:
@@ -119,6 +138,7 @@ class FaceEnhanceService:
                 partial(self._restore_one, scene, face, engine, options), label="face_enhance.face"
             )
         restore_ms = (time.perf_counter() - restore_start) * 1000
+        scene.finish()
         content = await self._kernel.run(
             partial(self._encode, scene, options), label="face_enhance.encode"
         )
@@ -174,7 +194,8 @@ class FaceEnhanceService:
             if action == "enhance"
         ]
         working = _upscaled(found.rgb, options.upscale)
-        return _Scene(found.image, working, found.report, selected, is_grey=_is_grey(found.rgb))
+        source = _Source.of(found.image)
+        return _Scene(source, working, found.report, selected, is_grey=_is_grey(found.rgb))
 
     def _restore_one(
         self, scene: _Scene, face: Face, engine: Engine, options: FaceEnhanceOptions
@@ -191,8 +212,8 @@ class FaceEnhanceService:
 
     def _encode(self, scene: _Scene, options: FaceEnhanceOptions) -> bytes:
         pixels = scene.canvas
-        if scene.image.has_alpha and options.format != "jpg":
-            alpha = _upscaled(scene.image.pixels[..., 3], options.upscale)
+        if scene.source.alpha is not None and options.format != "jpg":
+            alpha = _upscaled(scene.source.alpha, options.upscale)
             pixels = np.dstack([pixels, alpha])
         return encode_image(np.ascontiguousarray(pixels), options.format, self._images)
 
@@ -204,7 +225,7 @@ class FaceEnhanceService:
                 "No face was found in the image.", details={"faces": 0, "detector": DETECTOR}
             )
         metadata = _metadata(scene, engine, options) | {"unchanged": True}
-        media_type = _SOURCE_MEDIA.get(scene.image.format)
+        media_type = _SOURCE_MEDIA.get(scene.source.format)
         if media_type is not None and options.upscale == 1:
             return SliceResult(content=data, media_type=media_type, metadata=metadata)
         content = await self._kernel.run(
@@ -220,8 +241,8 @@ def _metadata(scene: _Scene, engine: Engine, options: FaceEnhanceOptions) -> dic
     return {
         "width": int(scene.canvas.shape[1]),
         "height": int(scene.canvas.shape[0]),
-        "input_width": scene.image.width,
-        "input_height": scene.image.height,
+        "input_width": scene.source.width,
+        "input_height": scene.source.height,
         "engine": engine.name,
         "model": engine.model_label,
         "detector": DETECTOR,
