@@ -24,6 +24,7 @@ from center_api import __version__
 from center_api.core import routes as core_routes
 from center_api.core.di import CoreProvider
 from center_api.core.error_handlers import exception_handlers
+from center_api.core.heap import keep_large_blocks_apart
 from center_api.core.logging import configure_logging, get_logger
 from center_api.core.metrics import Metrics
 from center_api.core.middleware import RequestContextMiddleware
@@ -129,6 +130,7 @@ def create_app(
     """
     settings = settings or load_settings()
     configure_logging(settings.logging)
+    keep_large_blocks_apart()
     runtime = build_runtime(settings, entry_points)
     container = build_container(runtime, extra_providers)
     limiter = RateLimiter(build_rate_limit_store(settings.queue.url, settings.queue.name))

@@ -139,3 +139,14 @@ def test_the_largest_accepted_image_at_full_size_adds_at_most_1_gb(server, path)
     assert response.status_code == 200, response.text
     assert (int(response.headers["x-width"]), int(response.headers["x-height"])) == size
     assert added <= BUDGET_MB
+
+
+def test_memory_is_given_back_after_big_images_and_rejected_uploads(server):
+    """Runs after the big requests above: the heap they freed went back to the system."""
+    junk = np.random.default_rng(7).integers(0, 256, 24 * 1024 * 1024, np.uint8).tobytes()
+    for _ in range(8):  # 24 MiB uploads that are not images: spooled, read, refused
+        refused = server.post(CUTOUT, junk)
+        assert refused.status_code == 422, refused.text
+    settled = rss_mb(server.process.pid)
+    print(f"\nidle {server.idle_mb:.0f} MB, after the burst {settled:.0f} MB")
+    assert settled - server.idle_mb < 60  # glibc left alone: about +70

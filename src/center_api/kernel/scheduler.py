@@ -10,8 +10,6 @@ call is told to stop, so the slot comes back for the next caller.
 
 import asyncio
 import contextvars
-import ctypes
-import ctypes.util
 import math
 import time
 from collections import deque
@@ -24,6 +22,7 @@ from typing import Any, TypeVar
 import onnxruntime as ort
 
 from center_api.core.errors import InferenceTimeoutError, ServiceOverloadedError
+from center_api.core.heap import trim_heap
 from center_api.core.logging import get_logger
 from center_api.core.metrics import Metrics
 from center_api.core.request_facts import current_request_facts
@@ -236,21 +235,3 @@ def _call(fn: Callable[[], T], cost: float) -> T:
     finally:
         if cost >= TRIM_ABOVE_MB:
             trim_heap()
-
-
-def _load_malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        return libc.malloc_trim if libc is not None else None
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
-
-
-_MALLOC_TRIM = _load_malloc_trim()
-
-
-def trim_heap() -> None:
-    """Return freed heap pages to the system (glibc's ``malloc_trim``; no-op elsewhere)."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
