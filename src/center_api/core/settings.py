@@ -75,7 +75,8 @@ class InferenceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     # bigger than the whole budget runs alone); the estimate is the input's megapixels
     # (from its header, before decoding) times memory_mb_per_megapixel.
     memory_budget_mb: PositiveInt = 1536
-    memory_mb_per_megapixel: PositiveFloat = 40.0
+    # Measured at size=full (bench/memory.py): at most ~13 MB per MP at 40 MP on every slice.
+    memory_mb_per_megapixel: PositiveFloat = 14.0
     warm_up: bool = False
     # ORT's arena keeps every run's peak activations resident (u2netp: ~450 MB per slot);
     # off, memory goes back after each run for a few percent of speed.
