@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from dishka import STRICT_VALIDATION, AsyncContainer, Provider, make_async_container
@@ -21,22 +20,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from center_api import __version__
-from center_api.core import routes as core_routes
+from center_api.auth.access import PUBLIC
+from center_api.auth.gate import SecurityGate, SecurityHeaders, warn_if_exposed
+from center_api.auth.key_store import ApiKeyStore
+from center_api.auth.rate_limit import RateLimiter, build_rate_limit_store
 from center_api.core.di import CoreProvider
-from center_api.core.error_handlers import exception_handlers
 from center_api.core.heap import keep_large_blocks_apart
 from center_api.core.logging import configure_logging, get_logger
 from center_api.core.metrics import Metrics
-from center_api.core.middleware import RequestContextMiddleware
-from center_api.core.rate_limit import RateLimiter, build_rate_limit_store
-from center_api.core.security_gate import (
-    PUBLIC,
-    TOOL,
-    SecurityGate,
-    SecurityHeaders,
-    warn_if_exposed,
-)
-from center_api.core.security_keys import ApiKeyStore
 from center_api.core.settings import (
     CorsSettings,
     Settings,
@@ -46,19 +37,19 @@ from center_api.core.settings import (
 )
 from center_api.db.config import build_db_config
 from center_api.db.provider import DatabaseProvider
+from center_api.http.error_handlers import exception_handlers
+from center_api.http.middleware import RequestContextMiddleware
+from center_api.http.observer import UsageObserver
+from center_api.http.routes import api_router, metrics
 from center_api.kernel.kernel import InferenceKernel
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.provider import KernelProvider
 from center_api.registry.loader import EntryPointSource, SliceRegistry, discover_slices
-from center_api.registry.spec import Slice
-from center_api.registry.toggles import disabled_router
 from center_api.tasks import router as task_routes
 from center_api.tasks.provider import TaskProvider
 from center_api.tasks.service import TaskService
-from center_api.usage.observer import UsageObserver
 from center_api.usage.recorder import UsageRecorder
 
-API_PREFIX = "/api/v1"
 logger = get_logger("center_api.app")
 
 
@@ -136,7 +127,10 @@ def create_app(
     limiter = RateLimiter(build_rate_limit_store(settings.queue.url, settings.queue.name))
     gate = SecurityGate(settings, ApiKeyStore(runtime.db_config), limiter)
     app = Litestar(
-        route_handlers=[_api_router(runtime.registry), core_routes.metrics],
+        route_handlers=[
+            api_router(runtime.registry, [task_routes.stats, task_routes.build_router()]),
+            metrics,
+        ],
         guards=[gate.guard],
         exception_handlers=exception_handlers(),
         openapi_config=_openapi_config(),
@@ -183,20 +177,6 @@ def _cors_config(cors: CorsSettings) -> CORSConfig | None:
         ],
         max_age=cors.max_age,
     )
-
-
-def _api_router(registry: SliceRegistry) -> Router:
-    handlers: list[Any] = [core_routes.health, core_routes.live, task_routes.stats]
-    handlers.append(task_routes.build_router())
-    handlers += [_slice_router(s) for s in registry.mounted()]
-    handlers += [disabled_router(s.name, s.path) for s in registry.switched_off()]
-    return Router(path=API_PREFIX, route_handlers=handlers)
-
-
-def _slice_router(spec: Slice) -> Router:
-    """The slice's own router; an image slice's routes are marked with its name (billing, usage)."""
-    opt = {TOOL: spec.name} if spec.capabilities.accepts_image else {}
-    return Router(path="/", route_handlers=[spec.build_router()], opt=opt)
 
 
 async def _dispose_engine(db_config: SQLAlchemyAsyncConfig) -> None:

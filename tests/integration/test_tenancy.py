@@ -14,7 +14,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient, TestClient
 
 from center_api.app import create_app
-from center_api.core.security_gate import access_of
+from center_api.auth.access import access_of
 from center_api.db import migrate
 from tests.conftest import assert_error, encode_png, subject_on_background
 from tests.integration.test_security import make_key

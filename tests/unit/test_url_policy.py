@@ -14,18 +14,17 @@ from center_api.core.errors import (
     UrlNotAllowedError,
     ValidationError,
 )
-from center_api.core.settings import FetchSettings
-from center_api.web import remote
-from center_api.web.remote import (
+from center_api.core.outbound import policy
+from center_api.core.outbound.fetch import fetch_bytes, post_json
+from center_api.core.outbound.policy import (
     MAX_URL_LENGTH,
     check_url,
     embedded_ipv4,
-    fetch_bytes,
     is_public,
     parse_url,
-    post_json,
     resolve_checked,
 )
+from center_api.core.settings import FetchSettings
 from tests.conftest import assert_error
 from tests.support.http_server import serve_routes
 
@@ -307,10 +306,10 @@ def test_a_redirect_to_a_malformed_url_is_a_fetch_failure():
 
 
 def test_a_redirect_to_an_embedded_loopback_is_refused(monkeypatch):
-    real = remote.is_public
+    real = policy.is_public
     # Only the test server's own address counts as public here, so the first hop is let through
     # and every next hop meets the real rules.
-    monkeypatch.setattr(remote, "is_public", lambda a: str(a) == "127.0.0.1" or real(a))
+    monkeypatch.setattr(policy, "is_public", lambda a: str(a) == "127.0.0.1" or real(a))
     hops = ["http://[::127.0.0.1]/x", "http://[64:ff9b::7f00:1]/x", "http://[::ffff:10.0.0.1]/x"]
     routes = {f"/{i}": (302, {"Location": hop}, b"") for i, hop in enumerate(hops)}
     with serve_routes(routes) as base:

@@ -6,8 +6,8 @@ from typing import TypeVar
 
 import click
 
+from center_api.auth.key_store import ApiKeyStore, KeySpec
 from center_api.core.errors import ValidationError
-from center_api.core.security_keys import ApiKeyStore, KeySpec
 from center_api.core.settings import Settings
 from center_api.db.config import build_db_config
 from center_api.db.models.api_key import ApiKey

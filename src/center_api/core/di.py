@@ -4,10 +4,10 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from dishka import Provider, Scope, from_context, provide
 from litestar import Request
 
-from center_api.core.health import HealthService
+from center_api.auth.keys import ANONYMOUS_PRINCIPAL, Principal, principal_of
 from center_api.core.metrics import Metrics
-from center_api.core.security import ANONYMOUS_PRINCIPAL, Principal, principal_of
 from center_api.core.settings import Settings
+from center_api.http.health import HealthService
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceRegistry
 from center_api.usage.recorder import UsageRecorder

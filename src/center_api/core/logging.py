@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from center_api.core.security_redaction import redact_secrets
+from center_api.core.redaction import redact_secrets
 from center_api.core.settings import LoggingSettings
 
 _SHARED_PROCESSORS: list[Any] = [

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+# Every API route lives under this versioned prefix (health, slices, tasks); /metrics and
+# /schema stay outside it.
+API_PREFIX = "/api/v1"
 ENV_PREFIX = "CENTER_API__"
 CONFIG_FILE_ENV = "CENTER_API_CONFIG"
 DEFAULT_CONFIG_FILE = "litestar.toml"

@@ -25,6 +25,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from msgspec import Meta, Struct
 
+from center_api.auth.access import ADMIN_ONLY, PUBLIC
 from center_api.core.errors import (
     AppException,
     FeatureDisabledError,
@@ -36,8 +37,9 @@ from center_api.core.errors import (
     ServiceOverloadedError,
     ValidationError,
 )
-from center_api.core.security_gate import ADMIN_ONLY, PUBLIC
 from center_api.core.settings import ImageSettings, Settings
+from center_api.http.responses import image_response, metadata_headers, wants_json
+from center_api.http.sources import image_form, options_of, read_image_source
 from center_api.kernel.imaging import (
     MEDIA_TYPES,
     DecodedImage,
@@ -67,8 +69,6 @@ from center_api.registry.spec import (
     SliceResult,
 )
 from center_api.sdk import vision
-from center_api.web.images import image_response, metadata_headers, wants_json
-from center_api.web.sources import image_form, options_of, read_image_source
 
 # Route access: every route needs a key; ``opt=sdk.ADMIN_ONLY`` restricts it to admin keys,
 # ``opt=sdk.PUBLIC`` opens it to anyone. Use as ``data: Annotated[MyForm, sdk.MULTIPART]``.

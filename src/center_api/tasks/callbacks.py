@@ -31,9 +31,9 @@ from center_api.core.errors import (
     ValidationError,
 )
 from center_api.core.logging import get_logger
-from center_api.core.settings import FetchSettings, TaskSettings
+from center_api.core.outbound.fetch import post_json
+from center_api.core.settings import API_PREFIX, FetchSettings, TaskSettings
 from center_api.tasks.store import TaskStore
-from center_api.web.remote import post_json
 
 logger = get_logger("center_api.tasks.callbacks")
 
@@ -108,7 +108,7 @@ async def send_callback(
         "error": {"code": task.error_code, "message": task.error_message}
         if task.error_code
         else None,
-        "result": f"/api/v1/tasks/{task_id}/result" if task.status == "COMPLETED" else None,
+        "result": f"{API_PREFIX}/tasks/{task_id}/result" if task.status == "COMPLETED" else None,
     }
     delivery = build_delivery(payload, tasks.webhook_secret)
     outcome, attempts = await _deliver(store, task_id, url, delivery, (fetch, tasks))

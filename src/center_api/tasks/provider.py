@@ -6,7 +6,7 @@ from pathlib import Path
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from dishka import AsyncContainer, Provider, Scope, provide
 
-from center_api.core.security_keys import ApiKeyStore
+from center_api.auth.key_store import ApiKeyStore
 from center_api.core.settings import Settings
 from center_api.registry.loader import SliceRegistry
 from center_api.tasks.events import TaskEvents

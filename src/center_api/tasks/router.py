@@ -14,16 +14,16 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from msgspec import Meta
 
+from center_api.auth.access import ADMIN_ONLY
+from center_api.auth.keys import Principal
 from center_api.core.errors import MissingSourceError, ValidationError
-from center_api.core.security import Principal
-from center_api.core.security_gate import ADMIN_ONLY
 from center_api.core.settings import Settings
+from center_api.http.paging import MAX_OFFSET
+from center_api.http.sources import decode_base64_image, image_form, options_of, read_image_source
 from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
 from center_api.tasks.service import Submission, TaskService
 from center_api.tasks.store import canonical_task_id, validate_page
-from center_api.web.paging import MAX_OFFSET
-from center_api.web.sources import decode_base64_image, image_form, options_of, read_image_source
 
 TaskForm = image_form(TaskSubmitOptions, "TaskForm")
 STARTED = time.monotonic()

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
+from center_api.core.settings import API_PREFIX
 from center_api.db.models import ProcessingTask
 
 
@@ -81,7 +82,7 @@ class TaskPage(Struct, kw_only=True):
 def task_view(task: ProcessingTask, children: dict[str, int] | None = None) -> TaskView:
     """Build the client view of a row."""
     task_id = str(task.id)
-    base = f"/api/v1/tasks/{task_id}"
+    base = f"{API_PREFIX}/tasks/{task_id}"
     return TaskView(
         id=task_id,
         tool=task.tool,

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from uuid_utils.compat import uuid7
 
+from center_api.auth.key_store import ApiKeyStore, is_key_owner
 from center_api.core.errors import (
     AppException,
     BusinessRuleViolationError,
@@ -19,7 +20,7 @@ from center_api.core.errors import (
     ValidationError,
 )
 from center_api.core.logging import get_logger
-from center_api.core.security_keys import ApiKeyStore, is_key_owner
+from center_api.core.outbound.policy import check_url
 from center_api.core.settings import Settings
 from center_api.db.models import ProcessingTask
 from center_api.kernel.imaging import probe_image
@@ -34,7 +35,6 @@ from center_api.tasks.runner import TaskRunner, refresh_batch
 from center_api.tasks.signals import StopSignals
 from center_api.tasks.store import TaskStore, quota_refund
 from center_api.tasks.streams import StreamEvent, TaskStreams
-from center_api.web.remote import check_url
 
 logger = get_logger("center_api.tasks")
 # At shutdown, open event streams wait this long for running tasks to be put back to PENDING

@@ -8,11 +8,12 @@ from uuid import UUID
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import ColumnElement, Executable, func, or_, select, update
 
+from center_api.auth.key_store import is_key_owner
+from center_api.auth.quotas import release_statement
 from center_api.core.errors import TaskNotFoundError, ValidationError
-from center_api.core.security_keys import is_key_owner, release_statement
 from center_api.db.models import ProcessingTask
+from center_api.http.paging import MAX_LIMIT, MAX_OFFSET
 from center_api.tasks.domain import ALLOWED_FROM, TaskStatus
-from center_api.web.paging import MAX_LIMIT, MAX_OFFSET
 
 
 def parse_task_id(task_id: str) -> UUID:

@@ -18,6 +18,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from center_api.core.settings import API_PREFIX
+
 
 def rss_mb(pid: int) -> float:
     """Resident memory of process ``pid`` in MB (NaN once it has none, e.g. it exited)."""
@@ -95,7 +97,7 @@ def _is_ready(node: Node) -> bool:
     if node.base_url is None:
         return "worker.started" in node.log_text()
     try:
-        return httpx.get(f"{node.base_url}/api/v1/health/live", timeout=1).status_code == 200
+        return httpx.get(f"{node.base_url}{API_PREFIX}/health/live", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
 

@@ -16,13 +16,12 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from msgspec import Struct
 
-from center_api.core.settings import Settings
+from center_api.core.settings import API_PREFIX, Settings
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import discover_slices
 from center_api.registry.spec import Slice, SliceResult
 from center_api.testing.apps import kit_settings, sample_png, slice_client
 
-API_PREFIX = "/api/v1"
 _ENVELOPE_KEYS = {"success", "error", "request_id"}
 
 

@@ -11,10 +11,10 @@ import msgspec
 from litestar.datastructures import UploadFile
 from msgspec import Meta, Struct
 
+from center_api.http.sources import OptionsT, image_form
 from center_api.vision.backgrounds import Fit, GradientKind, Position
 from center_api.vision.presets import ColorPreset, IdPhotoSize, PrintSheet
 from center_api.vision.segmentation import SegmentationModelId
-from center_api.web.sources import OptionsT, image_form
 
 Color = Annotated[
     str,

@@ -12,7 +12,9 @@ from center_api.core.errors import (
     MissingSourceError,
     MultipleSourcesError,
 )
+from center_api.core.outbound.fetch import fetch_bytes
 from center_api.core.settings import Settings
+from center_api.http.sources import decode_base64_image
 from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image, scale_for_output
 from center_api.kernel.kernel import InferenceKernel
 from center_api.registry.spec import SliceResult
@@ -28,8 +30,6 @@ from center_api.slices.background_replace.subject import cut_subject
 from center_api.vision.colors import RGBA
 from center_api.vision.light import composite
 from center_api.vision.segmentation import check_segmentation_model, foreground_metadata
-from center_api.web.remote import fetch_bytes
-from center_api.web.sources import decode_base64_image
 
 BACKGROUND_FIELDS = ("background_file", "background_url", "background_b64")
 JOB_LABEL = "background_replace"

@@ -8,10 +8,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from center_api.core.settings import Settings
+from center_api.http.responses import image_response
+from center_api.http.sources import options_of, read_image_source
 from center_api.slices.cutout.schemas import CutoutForm, CutoutOptions
 from center_api.slices.cutout.service import CutoutService
-from center_api.web.images import image_response
-from center_api.web.sources import options_of, read_image_source
 
 
 @post(

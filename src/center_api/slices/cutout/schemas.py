@@ -4,8 +4,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from center_api.http.sources import image_form
 from center_api.vision.segmentation import SegmentationModelId
-from center_api.web.sources import image_form
 
 Spec = Annotated[str, Meta(max_length=64, pattern=r"^[0-9.,% px]+$")]
 

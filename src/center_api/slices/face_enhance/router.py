@@ -8,6 +8,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from center_api.core.settings import Settings
+from center_api.http.responses import image_response
+from center_api.http.sources import options_of, read_image_source
 from center_api.slices.face_enhance.schemas import (
     DetectForm,
     DetectOptions,
@@ -16,8 +18,6 @@ from center_api.slices.face_enhance.schemas import (
     FaceReport,
 )
 from center_api.slices.face_enhance.service import FaceEnhanceService
-from center_api.web.images import image_response
-from center_api.web.sources import options_of, read_image_source
 
 
 @post(

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from center_api.web.sources import image_form
+from center_api.http.sources import image_form
 
 EngineName = Annotated[
     str,

@@ -2,11 +2,10 @@
 
 from collections.abc import Mapping, Sequence
 
+from center_api.core.settings import API_PREFIX
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceEntry, SliceRegistry
 from center_api.slices.tools.schemas import CapabilitiesInfo, ModelInfo, RouteInfo, ToolInfo
-
-API_PREFIX = "/api/v1"
 
 
 def build_catalog(

@@ -8,8 +8,9 @@ from litestar import Request, Router, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.routes import HTTPRoute
 
+from center_api.auth.access import ADMIN_ONLY
 from center_api.core.errors import ResourceNotFoundError
-from center_api.core.security_gate import ADMIN_ONLY
+from center_api.http.paging import MAX_OFFSET
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceRegistry
 from center_api.slices.tools.catalog import build_catalog
@@ -22,7 +23,6 @@ from center_api.slices.tools.schemas import (
     UsageQuery,
 )
 from center_api.slices.tools.service import UsageService
-from center_api.web.paging import MAX_OFFSET
 
 _HIDDEN_METHODS = {"OPTIONS", "HEAD"}
 

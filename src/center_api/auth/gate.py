@@ -2,13 +2,7 @@
 
 `SecurityGate.guard` is an app-level Litestar guard, so it runs after routing, on the handler
 the router resolved: no spelling of a path (``//api/v1/…``, ``/./``, ``%2F``) can reach a handler
-without passing it. Every handler is protected unless it opts out through its ``opt``:
-
-- ``access``: ``"user"`` (the default: any valid key), ``"admin"``, ``"public"`` (no key
-  needed; a valid key presented is still recognised), ``"metrics"`` (public when
-  ``auth.public_metrics``, else admin);
-- ``tool``: set on every route of an image slice; its POST calls are billed to the key's quota;
-- ``rate_limited``: false exempts a public route from rate limits (the liveness probe).
+without passing it. What a handler requires is declared in its ``opt`` (see `access`).
 
 `SecurityHeaders` is the ASGI layer around the app: hardening headers on every answer, the
 ``X-RateLimit-*`` headers the guard decided, and, once the answer is sent, the settlement of the
@@ -23,6 +17,18 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from center_api.auth.access import RATE_LIMITED, access_of, is_billable
+from center_api.auth.key_store import ApiKeyStore
+from center_api.auth.keys import (
+    ANONYMOUS_PRINCIPAL,
+    OPEN_PRINCIPAL,
+    Principal,
+    presented_key,
+    principal_of_key,
+    set_principal,
+)
+from center_api.auth.quotas import QuotaHold
+from center_api.auth.rate_limit import RateDecision, RateLimiter
 from center_api.core.errors import (
     AppException,
     AuthenticationError,
@@ -31,26 +37,10 @@ from center_api.core.errors import (
     RateLimitedError,
 )
 from center_api.core.logging import get_logger
-from center_api.core.rate_limit import RateDecision, RateLimiter
 from center_api.core.request_facts import current_request_facts
-from center_api.core.security import (
-    ANONYMOUS_PRINCIPAL,
-    OPEN_PRINCIPAL,
-    Principal,
-    presented_key,
-    principal_of_key,
-    set_principal,
-)
-from center_api.core.security_keys import ApiKeyStore, QuotaHold
 from center_api.core.settings import Settings
 from center_api.db.models.api_key import ApiKey
 
-ACCESS = "access"
-TOOL = "tool"
-RATE_LIMITED = "rate_limited"
-PUBLIC = {ACCESS: "public"}
-ADMIN_ONLY = {ACCESS: "admin"}
-_ACCESS_LEVELS = frozenset({"public", "user", "admin", "metrics"})
 _RATE_HEADERS = "rate_headers"
 _QUOTA_HOLD = "quota_hold"
 
@@ -64,21 +54,6 @@ STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 
 SCHEMA_PREFIX = "/schema"
 
 logger = get_logger("center_api.security")
-
-
-def access_of(handler: BaseRouteHandler, settings: Settings) -> str:
-    """The access level a handler declares (``user`` unless it opts out)."""
-    level = str(handler.opt.get(ACCESS, "user"))
-    if level not in _ACCESS_LEVELS:
-        raise ValueError(f"unknown access level {level!r} on {handler}")
-    if level == "metrics":
-        return "public" if settings.auth.public_metrics else "admin"
-    return level
-
-
-def is_billable(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> bool:
-    """POST calls to an image slice's routes are billed; reading catalogs or tasks is not."""
-    return connection.scope.get("method") == "POST" and bool(handler.opt.get(TOOL))
 
 
 @dataclass(frozen=True)

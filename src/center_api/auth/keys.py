@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from litestar.types import Scope
@@ -116,3 +117,11 @@ def principal_of(scope: Scope) -> Principal | None:
     """The caller the security layer attached, if any."""
     value = (scope.get("state") or {}).get(_PRINCIPAL_STATE)
     return value if isinstance(value, Principal) else None
+
+
+def key_uuid(value: str) -> uuid.UUID | None:
+    """The key id ``value`` as a UUID, or None when it is not one (e.g. ``anonymous``)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

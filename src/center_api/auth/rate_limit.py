@@ -83,7 +83,7 @@ def build_rate_limit_store(queue_url: str | None, prefix: str) -> RateLimitStore
     """Redis counters when the task queue is on Redis (many processes), else in memory."""
     if not queue_url:
         return MemoryRateLimitStore()
-    from center_api.core.rate_limit_redis import RedisRateLimitStore  # noqa: PLC0415 - extra
+    from center_api.auth.rate_limit_redis import RedisRateLimitStore  # noqa: PLC0415 - extra
 
     return RedisRateLimitStore(queue_url, prefix)
 

@@ -18,10 +18,11 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 from center_api.core.logging import get_logger
 from center_api.core.metrics import Metrics
 from center_api.core.request_facts import RequestFacts, bind_request_facts, note_error
+from center_api.core.settings import API_PREFIX
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
-_QUIET_PATHS = frozenset({"/metrics", "/api/v1/health"})
+_QUIET_PATHS = frozenset({"/metrics", f"{API_PREFIX}/health"})
 UNMATCHED_ROUTE = "<unmatched>"
 # Any other method is answered 405 here and counted as OTHER: a client cannot mint a new
 # metrics series per made-up method.

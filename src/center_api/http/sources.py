@@ -14,10 +14,10 @@ from center_api.core.errors import (
     MissingSourceError,
     MultipleSourcesError,
 )
+from center_api.core.outbound.fetch import fetch_bytes
 from center_api.core.request_facts import reserve_input
 from center_api.core.settings import Settings
 from center_api.kernel.imaging import probe_image
-from center_api.web.remote import fetch_bytes
 
 SOURCE_FIELDS = ("file", "image_url", "image_file_b64")
 

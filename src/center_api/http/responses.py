@@ -5,7 +5,7 @@ from typing import Any
 
 from litestar import Request, Response
 
-from center_api.core.middleware import request_id_of
+from center_api.http.middleware import request_id_of
 from center_api.registry.spec import SliceResult
 
 JSON = "application/json"

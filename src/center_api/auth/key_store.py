@@ -1,20 +1,22 @@
-"""The API-key table: create, list, revoke, authenticate; quotas reserved before work."""
+"""The API-key table: create, list, revoke, authenticate; quotas reserved before work.
 
-import uuid
+The pieces around a reservation (holding, giving back, the 402) are in `quotas`.
+"""
+
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import Update, case, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from center_api.core.errors import InsufficientQuotaError, ValidationError, database_unavailable
+from center_api.auth.keys import ROLES, key_uuid, mint_key, secret_matches, split_key
+from center_api.auth.quotas import quota_error, release_statement
+from center_api.core.errors import ValidationError, database_unavailable
 from center_api.core.logging import get_logger
-from center_api.core.security import ROLES, mint_key, secret_matches, split_key
 from center_api.db.models.api_key import ApiKey
 
 logger = get_logger("center_api.keys")
@@ -86,7 +88,7 @@ class ApiKeyStore:
 
     async def revoke(self, ident: str) -> bool:
         """Revoke the key whose id or prefix is ``ident``; False if there is none."""
-        condition = ApiKey.prefix == ident if len(ident) == 12 else ApiKey.id == _uuid(ident)
+        condition = ApiKey.prefix == ident if len(ident) == 12 else ApiKey.id == key_uuid(ident)
         async with self._session() as session:
             result = await session.execute(
                 update(ApiKey)
@@ -118,7 +120,7 @@ class ApiKeyStore:
             InsufficientQuotaError: 402, with what is left and what was asked for.
         """
         fits = update(ApiKey).where(
-            ApiKey.id == _uuid(key_id),
+            ApiKey.id == key_uuid(key_id),
             or_(ApiKey.quota_calls.is_(None), ApiKey.used_calls + calls <= ApiKey.quota_calls),
             or_(
                 ApiKey.quota_megapixels.is_(None),
@@ -135,7 +137,7 @@ class ApiKeyStore:
             await session.commit()
             if getattr(result, "rowcount", 0) == 1:
                 return
-            row = await session.get(ApiKey, _uuid(key_id))
+            row = await session.get(ApiKey, key_uuid(key_id))
         raise quota_error(row, calls=calls, megapixels=megapixels)
 
     async def release(self, key_id: str, *, calls: int, megapixels: float) -> None:
@@ -145,72 +147,6 @@ class ApiKeyStore:
             await session.commit()
 
 
-def release_statement(key_id: str, *, calls: int, megapixels: float) -> Update:
-    """The UPDATE that gives ``calls`` and ``megapixels`` back to key ``key_id``.
-
-    Returned rather than run, so a task can give its reservation back in the same transaction
-    that marks it failed or cancelled.
-    """
-    return (
-        update(ApiKey)
-        .where(ApiKey.id == _uuid(key_id))
-        .values(
-            used_calls=case((ApiKey.used_calls > calls, ApiKey.used_calls - calls), else_=0),
-            used_megapixels=case(
-                (ApiKey.used_megapixels > megapixels, ApiKey.used_megapixels - megapixels),
-                else_=0.0,
-            ),
-        )
-    )
-
-
 def is_key_owner(owner: str) -> bool:
     """Whether ``owner`` (a task's or a usage row's caller) is an API key id."""
-    return _uuid(owner) is not None
-
-
-@dataclass
-class QuotaHold:
-    """What one request has reserved on its key's quota so far; settled when it ends."""
-
-    keys: ApiKeyStore
-    key_id: str
-    calls: int = 0
-    megapixels: float = 0.0
-
-    async def reserve(self, *, calls: int = 0, megapixels: float = 0.0) -> None:
-        """Reserve more (raises `InsufficientQuotaError` if it does not fit)."""
-        await self.keys.reserve(self.key_id, calls=calls, megapixels=megapixels)
-        self.calls += calls
-        self.megapixels += megapixels
-
-    async def settle(self, *, succeeded: bool) -> None:
-        """Keep the reservation for a successful call; give it back otherwise."""
-        if not succeeded and (self.calls or self.megapixels):
-            await self.keys.release(self.key_id, calls=self.calls, megapixels=self.megapixels)
-        self.calls, self.megapixels = 0, 0.0
-
-
-def quota_error(key: ApiKey | None, *, calls: int, megapixels: float) -> InsufficientQuotaError:
-    """The 402 for a reservation that does not fit: what is left, what was asked."""
-    details: dict[str, Any] = {
-        "requested_calls": calls,
-        "requested_megapixels": round(megapixels, 4),
-    }
-    if key is not None:
-        if key.quota_calls is not None:
-            details["quota_calls"], details["used_calls"] = key.quota_calls, key.used_calls
-            details["remaining_calls"] = max(key.quota_calls - key.used_calls, 0)
-        if key.quota_megapixels is not None:
-            details["quota_megapixels"] = key.quota_megapixels
-            details["used_megapixels"] = round(key.used_megapixels, 4)
-            left = max(key.quota_megapixels - key.used_megapixels, 0.0)
-            details["remaining_megapixels"] = round(left, 4)
-    return InsufficientQuotaError("This key's quota does not cover this request.", details=details)
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
+    return key_uuid(owner) is not None

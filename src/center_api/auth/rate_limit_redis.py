@@ -12,8 +12,8 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from center_api.auth.rate_limit import MemoryRateLimitStore
 from center_api.core.logging import get_logger
-from center_api.core.rate_limit import MemoryRateLimitStore
 
 logger = get_logger("center_api.rate_limit")
 RETRY_S = 5.0

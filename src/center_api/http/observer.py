@@ -1,6 +1,6 @@
 """Turns finished HTTP requests to image slices into usage records."""
 
-from center_api.core.middleware import RequestOutcome
+from center_api.http.middleware import RequestOutcome
 from center_api.usage.recorder import UsageRecord, UsageRecorder, outcome_of
 
 

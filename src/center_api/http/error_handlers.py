@@ -18,8 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from center_api.core import errors
 from center_api.core.logging import get_logger
-from center_api.core.middleware import request_id_of
 from center_api.core.request_facts import note_error
+from center_api.http.middleware import request_id_of
 
 logger = get_logger("center_api.errors")
 
