@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from center_api.vision.faces import detect_faces
-from center_api.vision.id_photo import CHIN_BELOW_MOUTH
+from center_api.sdk.vision.faces import detect_faces
+from center_api.slices.background_replace.framing import CHIN_BELOW_MOUTH
 from tests.conftest import assert_error, encode_png
 from tests.support.background_replace import API, GREEN, ID_BLUE, edge_band, green_excess, ok
 

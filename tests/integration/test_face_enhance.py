@@ -23,9 +23,14 @@ from center_api.core.settings import InferenceSettings
 from center_api.kernel.kernel import InferenceKernel
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.sessions import SessionCache
+from center_api.sdk.vision.faces import detect_faces
 from center_api.slices.face_enhance.engines import Engine, restore_face
-from center_api.vision.face_restore import alignment_matrix, face_mask, paste_face, warp_area
-from center_api.vision.faces import detect_faces
+from center_api.slices.face_enhance.restore import (
+    alignment_matrix,
+    face_mask,
+    paste_face,
+    warp_area,
+)
 from tests.conftest import SHARED_DIR, assert_error, decode_png, encode_png
 from tests.support.face_models import SR_FILE, build_face_store
 

@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 
 from center_api.core.errors import ValidationError
-from center_api.vision.backgrounds import blur_behind, gradient, place_image, solid
-from center_api.vision.light import composite, to_linear, to_srgb
-from center_api.vision.presets import ID_PHOTO_SIZES, resolve_color
+from center_api.slices.background_replace.backgrounds import (
+    blur_behind,
+    gradient,
+    place_image,
+    solid,
+)
+from center_api.slices.background_replace.light import composite, to_linear, to_srgb
+from center_api.slices.background_replace.presets import ID_PHOTO_SIZES, resolve_color
 
 RED, BLUE, WHITE = (255, 0, 0, 255), (0, 0, 255, 255), (255, 255, 255, 255)
 

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from center_api.vision.edges import edge_band, refine_edge_alpha
+from center_api.slices.background_replace.edges import edge_band, refine_edge_alpha
 
 ORANGE = np.array([230, 110, 30], np.float32)
 GREEN = np.array([20, 220, 40], np.float32)

@@ -10,9 +10,10 @@ from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.sessions import LoadedModel, SessionCache
-from center_api.vision.face_classic import blur_need, enhance_classic, estimate_noise
-from center_api.vision.face_networks import restore_with_network, super_resolve
-from center_api.vision.face_restore import (
+from center_api.sdk.vision.faces import detect_faces
+from center_api.slices.face_enhance.classic import blur_need, enhance_classic, estimate_noise
+from center_api.slices.face_enhance.networks import restore_with_network, super_resolve
+from center_api.slices.face_enhance.restore import (
     FFHQ_TEMPLATE_512,
     align_face,
     face_mask,
@@ -23,7 +24,6 @@ from center_api.vision.face_restore import (
     similarity_transform,
     warp_area,
 )
-from center_api.vision.faces import detect_faces
 from tests.conftest import SHARED_DIR
 from tests.support.face_models import SR_FILE, build_face_store
 

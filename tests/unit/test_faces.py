@@ -13,7 +13,7 @@ from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.sessions import LoadedModel, SessionCache
-from center_api.vision.faces import DETECTOR_MODELS, Face, detect_faces, nms
+from center_api.sdk.vision.faces import DETECTOR_MODELS, Face, detect_faces, nms
 
 YUNET_FILE = "face_detection_yunet_2023mar.onnx"
 

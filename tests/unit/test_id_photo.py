@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from center_api.vision.faces import Face
-from center_api.vision.id_photo import (
+from center_api.sdk.vision.faces import Face
+from center_api.slices.background_replace.framing import (
     CHIN_BELOW_MOUTH,
     frame_subject,
     framing,

@@ -8,8 +8,8 @@ from PIL import Image
 
 from center_api.core.errors import TargetSizeUnreachableError, ValidationError
 from center_api.core.settings import ImageSettings
-from center_api.vision.presets import print_sheet
-from center_api.vision.print_output import (
+from center_api.slices.background_replace.presets import print_sheet
+from center_api.slices.background_replace.print_output import (
     CUT_GUIDE,
     encode_jpeg_within,
     encode_with_dpi,

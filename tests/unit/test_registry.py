@@ -3,6 +3,7 @@ import pytest
 from center_api.core.settings import settings_from_mapping
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import BUILTIN_SLICES, RegistryError, discover_slices
+from center_api.registry.spec import Capabilities, Slice
 from tests.support.fake_slices import entry_point, install_module, make_slice, needs_model
 
 BUILTINS = sorted(BUILTIN_SLICES)
@@ -64,6 +65,7 @@ def test_import_failure_is_failed_with_reason_not_a_crash(store):
         (make_slice("bad", api_version="2.0"), "registry API '2.0'"),
         (make_slice("bad", path="nope"), "path must be"),
         (make_slice("bad", options_type=dict), "options_type"),
+        (make_slice("bad", run=Slice.run), "must define run()"),
     ],
 )
 def test_invalid_slices_are_failed_with_the_reason(monkeypatch, store, obj, reason):
@@ -72,6 +74,15 @@ def test_invalid_slices_are_failed_with_the_reason(monkeypatch, store, obj, reas
     status, why = status_of(registry, store, "bad")
     assert status == "failed"
     assert reason in why
+
+
+def test_a_slice_that_takes_no_image_needs_no_run(monkeypatch, store):
+    listing = Capabilities(produces=("json",), accepts_image=False, supports_tasks=False)
+    install_module(monkeypatch, thing=make_slice("lister", run=Slice.run, capabilities=listing))
+    registry = discover(
+        store, [entry_point("lister", "thing")], slices={"lister": {"enabled": True}}
+    )
+    assert status_of(registry, store, "lister") == ("enabled", None)
 
 
 def test_duplicate_names_are_refused_and_the_first_owner_kept(monkeypatch, store):

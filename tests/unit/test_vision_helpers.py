@@ -5,10 +5,10 @@ import pytest
 
 from center_api.core.errors import ValidationError
 from center_api.core.outbound.policy import is_public
-from center_api.vision.colors import parse_color
-from center_api.vision.compositing import cutout_rgba, flatten_on_color
-from center_api.vision.geometry import expand_box, parse_margin, parse_roi
-from center_api.vision.matting import clean_mask
+from center_api.sdk.vision.colors import parse_color
+from center_api.sdk.vision.compositing import cutout_rgba, flatten_on_color
+from center_api.sdk.vision.geometry import expand_box, parse_margin, parse_roi
+from center_api.sdk.vision.matting import clean_mask
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,10 @@
-"""The example plugin through a real app with the plugin enabled by config."""
+"""The example plugin through a real app with the plugin enabled by config (the test kit's)."""
 
 import io
 
-from litestar.testing import TestClient
 from PIL import Image
 
-from center_api.app import create_app
-from center_api.core.settings import settings_from_mapping
-from center_api.db import migrate
+from center_api.testing import slice_client
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (30, 20)) -> bytes:
@@ -17,15 +14,8 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (30, 20)) -> bytes:
 
 
 def test_describe_reports_size_and_mean_colour(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
-    migrate.upgrade(url)
-    settings = settings_from_mapping(
-        {
-            "database": {"url": url},
-            "slices": {"image_info": {"enabled": True}, "cutout": {"enabled": False}},
-        }
-    )
-    with TestClient(create_app(settings)) as client:
+    only_this = {"slices": {"cutout": {"enabled": False}}}
+    with slice_client(tmp_path, "image_info", extra=only_this) as client:
         response = client.post(
             "/api/v1/image-info/describe",
             files={"file": ("a.png", png((10, 200, 30))), "decimals": (None, "0")},

@@ -7,8 +7,8 @@ import click
 
 from center_api.core.settings import Settings
 from center_api.kernel.model_store import ModelStore
+from center_api.registry.catalog import build_catalog
 from center_api.registry.loader import RegistryError, discover_slices
-from center_api.slices.tools.catalog import build_catalog
 
 
 @click.group()

@@ -6,10 +6,11 @@ A 30000x30000 PNG bomb is refused from its header, before a single row is inflat
 
 import io
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
+from msgspec import Meta
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from center_api.core.errors import (
@@ -21,8 +22,12 @@ from center_api.core.errors import (
 from center_api.core.request_facts import note_input
 from center_api.core.settings import ImageSettings
 
-OutputFormat = Literal["png", "webp", "jpg"]
+# The encodable formats, as an option type (a slice may annotate it again with its own
+# description: ``Annotated[OutputFormat, Meta(description=...)]``).
+OutputFormat = Annotated[Literal["png", "webp", "jpg"], Meta(description="Output format.")]
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
+# The file extension of each media type above (``image/jpeg`` -> ``jpg``).
+EXTENSIONS: dict[str, str] = {media: ext for ext, media in MEDIA_TYPES.items()}
 
 # Well-known image formats we do not decode, recognised so the answer can name them.
 _FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -209,7 +214,7 @@ def row_strips(height: int, width: int, pixels: int = STRIP_PIXELS) -> Iterator[
     """Consecutive row ranges covering ``height`` rows, each about ``pixels`` pixels.
 
     Whole-image pixel work done strip by strip keeps its temporaries a few MB whatever the
-    image's size (`center_api.vision.tiles` builds on it).
+    image's size (`center_api.sdk.vision.tiles` builds on it).
     """
     rows = max(1, pixels // max(1, width))
     for top in range(0, height, rows):

@@ -13,7 +13,7 @@ from msgspec import Struct
 from center_api.core.logging import get_logger
 from center_api.core.settings import Settings
 from center_api.kernel.model_store import ModelSpec, ModelStore, pull_command
-from center_api.registry.spec import API_VERSION, ENTRY_POINT_GROUP, Slice
+from center_api.registry.spec import API_VERSION, ENTRY_POINT_GROUP, Slice, defines_run
 
 # Listed in code too, so a source checkout without installed metadata still finds them.
 BUILTIN_SLICES: dict[str, str] = {
@@ -209,10 +209,18 @@ def validate_slice(obj: object, name: str) -> str | None:
     for attr in ("title", "capabilities"):
         if not hasattr(obj, attr):
             problems.append(f"missing {attr}")
+    if run_needed(obj) and not defines_run(obj):
+        problems.append("a slice that takes images or runs as a task must define run()")
     specs = getattr(obj, "model_specs", ())
     if not isinstance(specs, tuple | list) or not all(isinstance(s, ModelSpec) for s in specs):
         problems.append("model_specs must be a tuple of ModelSpec")
     return "; ".join(problems) or None
+
+
+def run_needed(spec: Slice) -> bool:
+    """Whether ``spec`` must define ``run()``: it takes images or runs as a task."""
+    capabilities = getattr(spec, "capabilities", None)
+    return capabilities is not None and (capabilities.accepts_image or capabilities.supports_tasks)
 
 
 def api_version_problem(version: object) -> str | None:

@@ -8,6 +8,9 @@ calls ``run()`` from the task runner.
 Versioning: a slice built for ``X.Y`` loads on a server speaking ``X.Z`` with ``Z >= Y``
 (minor versions only add); another major version is refused with a ``failed`` status.
 1.1 added ``model_specs`` (a slice's own manifest entries) and the `center_api.sdk` facade.
+1.2 made ``run()`` optional for slices that take no image, and added to the SDK: the handler
+factory ``image_route``, more error types, ``fetch_bytes``/``decode_base64_image``, paging bounds,
+``EXTENSIONS``, and the vision helpers the built-in slices share (segmentation checks, tiles).
 """
 
 from abc import ABC, abstractmethod
@@ -18,9 +21,10 @@ from dishka import AsyncContainer, Provider
 from litestar import Router
 from msgspec import Struct
 
+from center_api.core.errors import ValidationError
 from center_api.kernel.model_store import ModelSpec
 
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 ENTRY_POINT_GROUP = "center_api.slices"
 
 Produces = Literal["image", "mask", "json"]
@@ -79,9 +83,19 @@ class Slice(ABC):
         """Return the dishka providers of this slice's services."""
         return ()
 
-    @abstractmethod
     async def run(self, container: AsyncContainer, image: bytes, options: Struct) -> SliceResult:
         """Process one image with validated ``options``; the sync route and tasks both use it.
 
         ``container`` is a REQUEST-scoped dishka container to resolve the slice's services from.
+        Every slice that takes an image defines it; one that takes none (``accepts_image`` and
+        ``supports_tasks`` false, like the tools catalog) need not: this one refuses.
+
+        Raises:
+            ValidationError: the slice processes no images.
         """
+        raise ValidationError(f"The {self.name} slice does not process images.")
+
+
+def defines_run(spec: Slice) -> bool:
+    """Whether ``spec``'s class has its own ``run()`` (not the refusing default)."""
+    return type(spec).run is not Slice.run

@@ -1,9 +1,9 @@
-"""The public contract for slices: the one import a plugin needs.
+"""The public contract for slices: the one import a plugin (and a built-in slice) needs.
 
-Everything a third-party slice uses comes from here, so internal modules can move without
-breaking plugins. The contract is versioned by `API_VERSION` (``MAJOR.MINOR``): set your
-slice's ``api_version`` to the version you built against (the default does that); a server
-loads it when the major matches and its own minor is the same or newer.
+Everything a slice uses comes from here, so internal modules can move without breaking plugins.
+The contract is versioned by `API_VERSION` (``MAJOR.MINOR``): set your slice's
+``api_version`` to the version you built against (the default does that); a server loads it
+when the major matches and its own minor is the same or newer.
 
 Example::
 
@@ -14,6 +14,9 @@ Example::
         ...
 
 See ``docs/plugins.md`` for a full, minimal plugin.
+
+Owns: nothing but this surface (and `vision`, the image helpers two or more slices share).
+May import: `core`, `kernel`, `registry`, `auth` (route markers) and `http`.
 """
 
 from typing import Any
@@ -29,18 +32,32 @@ from center_api.auth.access import ADMIN_ONLY, PUBLIC
 from center_api.core.errors import (
     AppException,
     FeatureDisabledError,
+    FormatNeedsBackgroundError,
     InputError,
     InvalidImageError,
+    MissingSourceError,
     ModelLoadError,
     ModelNotAvailableError,
+    MultipleFacesError,
+    MultipleSourcesError,
+    NoFaceDetectedError,
     ResourceNotFoundError,
     ServiceOverloadedError,
+    TargetSizeUnreachableError,
     ValidationError,
 )
-from center_api.core.settings import ImageSettings, Settings
+from center_api.core.outbound import fetch_bytes
+from center_api.core.settings import API_PREFIX, ImageSettings, Settings
+from center_api.http.paging import MAX_LIMIT, MAX_OFFSET
 from center_api.http.responses import image_response, metadata_headers, wants_json
-from center_api.http.sources import image_form, options_of, read_image_source
+from center_api.http.sources import (
+    decode_base64_image,
+    image_form,
+    options_of,
+    read_image_source,
+)
 from center_api.kernel.imaging import (
+    EXTENSIONS,
     MEDIA_TYPES,
     DecodedImage,
     OutputFormat,
@@ -77,9 +94,13 @@ JSON_MEDIA_TYPE = "application/json"
 
 __all__ = [
     "ADMIN_ONLY",
+    "API_PREFIX",
     "API_VERSION",
     "ENTRY_POINT_GROUP",
+    "EXTENSIONS",
     "JSON_MEDIA_TYPE",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
     "MEDIA_TYPES",
     "MULTIPART",
     "PUBLIC",
@@ -89,6 +110,7 @@ __all__ = [
     "Capabilities",
     "DecodedImage",
     "FeatureDisabledError",
+    "FormatNeedsBackgroundError",
     "FromDishka",
     "ImageSettings",
     "InferenceKernel",
@@ -97,11 +119,15 @@ __all__ = [
     "InvalidImageError",
     "LoadedModel",
     "Meta",
+    "MissingSourceError",
     "ModelLoadError",
     "ModelNotAvailableError",
     "ModelRequirement",
     "ModelSpec",
     "ModelStore",
+    "MultipleFacesError",
+    "MultipleSourcesError",
+    "NoFaceDetectedError",
     "OutputFormat",
     "OutputSpec",
     "Produces",
@@ -118,9 +144,12 @@ __all__ = [
     "SliceResult",
     "Source",
     "Struct",
+    "TargetSizeUnreachableError",
     "ValidationError",
+    "decode_base64_image",
     "decode_image",
     "encode_image",
+    "fetch_bytes",
     "get",
     "image_form",
     "image_response",

@@ -17,9 +17,9 @@ import msgspec
 
 from center_api.core.errors import ResourceNotFoundError
 from center_api.db.models import ProcessingTask
+from center_api.kernel.imaging import EXTENSIONS
 from center_api.tasks.domain import TaskStatus
 
-EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
 MANIFEST = "manifest.json"
 MAX_NAME_CHARS = 120
 # Characters that mean something to a file system or a Content-Disposition header.

@@ -18,8 +18,8 @@ from msgspec import Struct
 
 from center_api.core.settings import API_PREFIX, Settings
 from center_api.kernel.model_store import ModelStore
-from center_api.registry.loader import discover_slices
-from center_api.registry.spec import Slice, SliceResult
+from center_api.registry.loader import discover_slices, run_needed
+from center_api.registry.spec import Slice, SliceResult, defines_run
 from center_api.testing.apps import kit_settings, sample_png, slice_client
 
 _ENVELOPE_KEYS = {"success", "error", "request_id"}
@@ -96,6 +96,8 @@ def _check_declarations(plugin: Slice) -> None:
         raise ContractError(f"{plugin.name}: declare a title and a description")
     if plugin.capabilities.supports_tasks and not plugin.capabilities.accepts_image:
         raise ContractError(f"{plugin.name}: tasks need an image; supports_tasks=False")
+    if run_needed(plugin) and not defines_run(plugin):
+        raise ContractError(f"{plugin.name}: a slice that takes images must define run()")
 
 
 def _check_openapi(client: TestClient[Litestar], plugin: Slice) -> list[str]:

@@ -12,11 +12,17 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from msgspec import Meta, Struct
 
-from center_api.core.settings import Settings
-from center_api.http.sources import image_form, options_of, read_image_source
-from center_api.kernel.imaging import decode_image
-from center_api.kernel.kernel import InferenceKernel
-from center_api.registry.spec import Capabilities, Slice, SliceResult
+from center_api.sdk import (
+    Capabilities,
+    InferenceKernel,
+    Settings,
+    Slice,
+    SliceResult,
+    decode_image,
+    image_form,
+    options_of,
+    read_image_source,
+)
 
 
 class DescribeOptions(Struct, forbid_unknown_fields=True, kw_only=True):

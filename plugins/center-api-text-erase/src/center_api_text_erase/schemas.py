@@ -45,9 +45,7 @@ class EraseOptions(DetectOptions, forbid_unknown_fields=True, kw_only=True):
         Literal["image", "mask", "boxes"],
         sdk.Meta(description="image: text erased; mask: the erased area (grey); boxes: JSON."),
     ] = "image"
-    format: Annotated[
-        Literal["png", "webp", "jpg"], sdk.Meta(description="Image output format.")
-    ] = "png"
+    format: Annotated[sdk.OutputFormat, sdk.Meta(description="Image output format.")] = "png"
 
 
 # Multipart forms: one image source (file | image_url | image_file_b64) plus the options.

@@ -6,8 +6,7 @@ from dishka import AsyncContainer, Provider
 from litestar import Router
 from msgspec import Struct
 
-from center_api.core.errors import ValidationError
-from center_api.registry.spec import Capabilities, ModelRequirement, Slice, SliceResult
+from center_api.sdk import Capabilities, ModelRequirement, Slice, SliceResult, ValidationError
 from center_api.slices.background_replace.provider import BackgroundReplaceProvider
 from center_api.slices.background_replace.schemas import (
     BackgroundReplaceOptions,

@@ -7,24 +7,27 @@ from typing import Any
 import cv2
 import numpy as np
 
-from center_api.core.errors import (
+from center_api.sdk import (
+    MEDIA_TYPES,
     FormatNeedsBackgroundError,
+    ImageSettings,
+    InferenceKernel,
     MultipleFacesError,
     NoFaceDetectedError,
+    SliceResult,
     ValidationError,
+    decode_image,
 )
-from center_api.core.settings import ImageSettings
-from center_api.kernel.imaging import MEDIA_TYPES, decode_image
-from center_api.kernel.kernel import InferenceKernel
-from center_api.registry.spec import SliceResult
-from center_api.slices.background_replace.schemas import IdPhotoOptions
-from center_api.slices.background_replace.subject import cut_subject
-from center_api.vision.backgrounds import solid
-from center_api.vision.colors import RGBA
-from center_api.vision.faces import Face, detect_faces
-from center_api.vision.id_photo import frame_subject, framing, locate_head, working_scale
-from center_api.vision.light import composite
-from center_api.vision.presets import (
+from center_api.sdk.vision import RGBA, Face, detect_faces
+from center_api.slices.background_replace.backgrounds import solid
+from center_api.slices.background_replace.framing import (
+    frame_subject,
+    framing,
+    locate_head,
+    working_scale,
+)
+from center_api.slices.background_replace.light import composite
+from center_api.slices.background_replace.presets import (
     MM_PER_INCH,
     IdPhotoSize,
     PrintSheet,
@@ -32,12 +35,14 @@ from center_api.vision.presets import (
     print_sheet,
     resolve_color,
 )
-from center_api.vision.print_output import (
+from center_api.slices.background_replace.print_output import (
     Encoded,
     encode_jpeg_within,
     encode_with_dpi,
     tile_on_sheet,
 )
+from center_api.slices.background_replace.schemas import IdPhotoOptions
+from center_api.slices.background_replace.subject import cut_subject
 
 FACE_MODEL = "centerface"
 # Face height (px) at which the detector's landmarks are most precise.

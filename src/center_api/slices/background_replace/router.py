@@ -8,9 +8,8 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from center_api.core.settings import Settings
-from center_api.http.responses import image_response
-from center_api.http.sources import options_of, read_image_source
+from center_api.sdk import Settings, image_response, options_of, read_image_source
+from center_api.slices.background_replace.presets import COLOR_PRESETS, ID_PHOTO_SIZES, PRINT_SHEETS
 from center_api.slices.background_replace.schemas import (
     BlurForm,
     BlurOptions,
@@ -25,7 +24,6 @@ from center_api.slices.background_replace.schemas import (
     PresetCatalog,
 )
 from center_api.slices.background_replace.service import BackgroundReplaceService
-from center_api.vision.presets import COLOR_PRESETS, ID_PHOTO_SIZES, PRINT_SHEETS
 
 _SOURCES = (
     "Send the photo as multipart field `file`, or `image_url`, or `image_file_b64`. The answer "

@@ -2,7 +2,15 @@
 
 import numpy as np
 
-from center_api.core.errors import FormatNeedsBackgroundError
+from center_api.sdk import FormatNeedsBackgroundError
+from center_api.sdk.vision import RGBA
+from center_api.slices.background_replace.backgrounds import (
+    blur_behind,
+    gradient,
+    place_image,
+    solid,
+)
+from center_api.slices.background_replace.presets import resolve_color
 from center_api.slices.background_replace.schemas import (
     BlurOptions,
     ColorOptions,
@@ -10,9 +18,6 @@ from center_api.slices.background_replace.schemas import (
     ImageOptions,
 )
 from center_api.slices.background_replace.subject import Subject
-from center_api.vision.backgrounds import blur_behind, gradient, place_image, solid
-from center_api.vision.colors import RGBA
-from center_api.vision.presets import resolve_color
 
 SceneOptions = ColorOptions | GradientOptions | ImageOptions | BlurOptions
 

@@ -5,16 +5,16 @@ Each mode's Struct is tagged with ``mode``, so `BackgroundReplaceOptions` (what 
 HTTP routes the path names the mode: the forms are untagged.
 """
 
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal, TypeVar, cast
 
 import msgspec
 from litestar.datastructures import UploadFile
 from msgspec import Meta, Struct
 
-from center_api.http.sources import OptionsT, image_form
-from center_api.vision.backgrounds import Fit, GradientKind, Position
-from center_api.vision.presets import ColorPreset, IdPhotoSize, PrintSheet
-from center_api.vision.segmentation import SegmentationModelId
+from center_api.sdk import OutputFormat, image_form
+from center_api.sdk.vision import SegmentationModelId
+from center_api.slices.background_replace.backgrounds import Fit, GradientKind, Position
+from center_api.slices.background_replace.presets import ColorPreset, IdPhotoSize, PrintSheet
 
 Color = Annotated[
     str,
@@ -27,8 +27,8 @@ Color = Annotated[
         ),
     ),
 ]
-OutputFormat = Annotated[
-    Literal["png", "webp", "jpg"],
+Format = Annotated[
+    OutputFormat,
     Meta(description="Output format. jpg has no transparency: colours must be opaque."),
 ]
 Name = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
@@ -40,7 +40,7 @@ class ReplaceOptions(Struct, tag_field="mode", forbid_unknown_fields=True, kw_on
     """What every mode shares."""
 
     model: SegmentationModelId = "u2netp"
-    format: OutputFormat = "png"
+    format: Format = "png"
     decontaminate: Annotated[
         bool,
         Meta(
@@ -117,7 +117,7 @@ class BlurOptions(SceneOptions, tag="blur"):
 class IdPhotoOptions(ReplaceOptions, tag="id_photo"):
     """An ID photo: one face, framed by the size's head rules, on a plain colour."""
 
-    format: OutputFormat = "jpg"
+    format: Format = "jpg"
     photo_size: Annotated[
         Name, Meta(description="A size from GET /presets, or `custom` with width/height.")
     ] = "one_inch"
@@ -172,12 +172,15 @@ class PresetCatalog(Struct, kw_only=True):
     print_sheets: list[PrintSheet]
 
 
-def _form(options_type: type[OptionsT], name: str) -> type[OptionsT]:
+ModeT = TypeVar("ModeT", bound=Struct)
+
+
+def _form(options_type: type[ModeT], name: str) -> type[ModeT]:
     """The route's multipart form: untagged, since on a route the path names the mode."""
     fields = msgspec.defstruct(
         f"{name}Fields", [], bases=(options_type,), tag=False, module=__name__
     )
-    return image_form(cast("type[OptionsT]", fields), name)
+    return image_form(cast("type[ModeT]", fields), name)
 
 
 # Multipart forms: one image source (file | image_url | image_file_b64) plus the mode's options.

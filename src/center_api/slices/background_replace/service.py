@@ -6,19 +6,24 @@ from typing import Any
 
 import numpy as np
 
-from center_api.core.errors import (
+from center_api.sdk import (
+    MEDIA_TYPES,
+    InferenceKernel,
     InputError,
     InvalidImageError,
     MissingSourceError,
     MultipleSourcesError,
+    Settings,
+    SliceResult,
+    decode_base64_image,
+    decode_image,
+    encode_image,
+    fetch_bytes,
+    scale_for_output,
 )
-from center_api.core.outbound.fetch import fetch_bytes
-from center_api.core.settings import Settings
-from center_api.http.sources import decode_base64_image
-from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image, scale_for_output
-from center_api.kernel.kernel import InferenceKernel
-from center_api.registry.spec import SliceResult
+from center_api.sdk.vision import RGBA, check_segmentation_model, foreground_metadata
 from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
+from center_api.slices.background_replace.light import composite
 from center_api.slices.background_replace.scenes import SceneOptions, scene_backdrop, scene_colors
 from center_api.slices.background_replace.schemas import (
     BlurOptions,
@@ -27,9 +32,6 @@ from center_api.slices.background_replace.schemas import (
     ModeOptions,
 )
 from center_api.slices.background_replace.subject import cut_subject
-from center_api.vision.colors import RGBA
-from center_api.vision.light import composite
-from center_api.vision.segmentation import check_segmentation_model, foreground_metadata
 
 BACKGROUND_FIELDS = ("background_file", "background_url", "background_b64")
 JOB_LABEL = "background_replace"

@@ -4,10 +4,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from center_api.kernel.kernel import InferenceKernel
-from center_api.vision.edges import edge_band, refine_edge_alpha
-from center_api.vision.matting import clean_mask, estimate_foreground
-from center_api.vision.segmentation import predict_alpha
+from center_api.sdk import InferenceKernel
+from center_api.sdk.vision import clean_mask, estimate_foreground, predict_alpha
+from center_api.slices.background_replace.edges import edge_band, refine_edge_alpha
 
 
 class Subject(NamedTuple):

@@ -6,7 +6,7 @@ from dishka import AsyncContainer, Provider
 from litestar import Router
 from msgspec import Struct
 
-from center_api.registry.spec import Capabilities, ModelRequirement, Slice, SliceResult
+from center_api.sdk import Capabilities, ModelRequirement, Slice, SliceResult
 from center_api.slices.cutout.provider import CutoutProvider
 from center_api.slices.cutout.schemas import CutoutOptions
 from center_api.slices.cutout.service import CutoutService

@@ -7,9 +7,7 @@ from litestar import Request, Response, Router, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from center_api.core.settings import Settings
-from center_api.http.responses import image_response
-from center_api.http.sources import options_of, read_image_source
+from center_api.sdk import Settings, image_response, options_of, read_image_source
 from center_api.slices.cutout.schemas import CutoutForm, CutoutOptions
 from center_api.slices.cutout.service import CutoutService
 

@@ -4,8 +4,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from center_api.http.sources import image_form
-from center_api.vision.segmentation import SegmentationModelId
+from center_api.sdk import OutputFormat, image_form
+from center_api.sdk.vision import SegmentationModelId
 
 Spec = Annotated[str, Meta(max_length=64, pattern=r"^[0-9.,% px]+$")]
 
@@ -19,7 +19,7 @@ class CutoutOptions(Struct, forbid_unknown_fields=True, kw_only=True):
         Meta(description="rgba: the subject on transparency; alpha: the mask only (grey)."),
     ] = "rgba"
     format: Annotated[
-        Literal["png", "webp", "jpg"],
+        OutputFormat,
         Meta(description="Output format. jpg has no transparency: it needs bg_color (or alpha)."),
     ] = "png"
     size: Annotated[

@@ -4,22 +4,32 @@ import time
 
 import numpy as np
 
-from center_api.core.errors import FormatNeedsBackgroundError
-from center_api.core.settings import Settings
-from center_api.kernel.imaging import MEDIA_TYPES, decode_image, encode_image, scale_for_output
-from center_api.kernel.kernel import InferenceKernel
-from center_api.registry.spec import SliceResult
-from center_api.slices.cutout.schemas import CutoutOptions
-from center_api.vision.colors import RGBA, parse_color
-from center_api.vision.compositing import cutout_rgba, flatten_on_color
-from center_api.vision.geometry import expand_box, parse_margin, parse_roi
-from center_api.vision.matting import clean_mask, estimate_foreground
-from center_api.vision.segmentation import (
+from center_api.sdk import (
+    MEDIA_TYPES,
+    FormatNeedsBackgroundError,
+    InferenceKernel,
+    Settings,
+    SliceResult,
+    decode_image,
+    encode_image,
+    scale_for_output,
+)
+from center_api.sdk.vision import (
+    RGBA,
     check_segmentation_model,
+    clean_mask,
+    cutout_rgba,
+    estimate_foreground,
+    expand_box,
+    flatten_on_color,
     foreground_box,
     foreground_metadata,
+    parse_color,
+    parse_margin,
+    parse_roi,
     predict_alpha,
 )
+from center_api.slices.cutout.schemas import CutoutOptions
 
 
 class CutoutService:

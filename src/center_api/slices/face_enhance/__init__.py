@@ -6,7 +6,7 @@ from dishka import AsyncContainer, Provider
 from litestar import Router
 from msgspec import Struct
 
-from center_api.registry.spec import Capabilities, ModelRequirement, Slice, SliceResult
+from center_api.sdk import Capabilities, ModelRequirement, Slice, SliceResult
 from center_api.slices.face_enhance.engines import PREFERENCE, SR_MODEL
 from center_api.slices.face_enhance.provider import FaceEnhanceProvider
 from center_api.slices.face_enhance.schemas import FaceEnhanceOptions

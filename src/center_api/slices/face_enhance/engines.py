@@ -1,6 +1,6 @@
 """Face enhancement engines: which one runs, and how one face goes through it.
 
-- ``classic``: no weights, always available (`center_api.vision.face_classic`).
+- ``classic``: no weights, always available (`classic`).
 - ``sr``: Real-ESRGAN x4 on each face's aligned crop at its own resolution (at most
   `SR_INPUT_SIZES`), resized back to the face's size.
 - a restoration network (manifest task ``face_restoration``): GFPGAN v1.4, RestoreFormer++,
@@ -16,13 +16,17 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from center_api.core.errors import ModelNotAvailableError, ValidationError
-from center_api.kernel.kernel import InferenceKernel
-from center_api.kernel.model_store import ModelStore, pull_command
-from center_api.kernel.sessions import LoadedModel
-from center_api.vision.face_classic import blur_need, enhance_classic
-from center_api.vision.face_networks import restore_with_network, super_resolve
-from center_api.vision.face_restore import (
+from center_api.sdk import (
+    InferenceKernel,
+    LoadedModel,
+    ModelNotAvailableError,
+    ModelStore,
+    ValidationError,
+    pull_command,
+)
+from center_api.slices.face_enhance.classic import blur_need, enhance_classic
+from center_api.slices.face_enhance.networks import restore_with_network, super_resolve
+from center_api.slices.face_enhance.restore import (
     TEMPLATE_SIZE,
     AlignedFace,
     align_face,
@@ -140,7 +144,7 @@ def restore_face(
         kernel: gives the engine's loaded model (unused by ``classic``).
         engine: a resolved engine (see `resolve_engine`).
         rgb: (H, W, 3) uint8 image the landmarks are in.
-        landmarks: (5, 2) face landmarks (see `center_api.vision.faces.Face`).
+        landmarks: (5, 2) face landmarks (see `center_api.sdk.vision.Face`).
         fidelity: CodeFormer's fidelity; ignored by models without that input.
 
     Returns:

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from center_api.http.sources import image_form
+from center_api.sdk import OutputFormat, image_form
 
 EngineName = Annotated[
     str,
@@ -79,7 +79,7 @@ class FaceEnhanceOptions(DetectOptions, forbid_unknown_fields=True, kw_only=True
         bool,
         Meta(description="No face found: answer the input unchanged instead of 422."),
     ] = False
-    format: Annotated[Literal["png", "webp", "jpg"], Meta(description="Output format.")] = "png"
+    format: OutputFormat = "png"
 
 
 class FaceInfo(Struct, kw_only=True):

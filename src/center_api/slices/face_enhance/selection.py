@@ -1,7 +1,7 @@
 """Which detected faces are enhanced, and how they are reported."""
 
+from center_api.sdk.vision import Face
 from center_api.slices.face_enhance.schemas import DetectOptions, FaceAction, FaceInfo
-from center_api.vision.faces import Face
 
 
 def select_faces(

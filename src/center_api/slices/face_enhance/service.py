@@ -15,17 +15,25 @@ import cv2
 import msgspec
 import numpy as np
 
-from center_api.core.errors import NoFaceDetectedError, ValidationError
-from center_api.core.settings import Settings
-from center_api.kernel.imaging import MEDIA_TYPES, DecodedImage, decode_image, encode_image
-from center_api.kernel.kernel import InferenceKernel
-from center_api.registry.spec import SliceResult
+from center_api.sdk import (
+    MEDIA_TYPES,
+    DecodedImage,
+    InferenceKernel,
+    NoFaceDetectedError,
+    Settings,
+    SliceResult,
+    ValidationError,
+    decode_image,
+    encode_image,
+)
+from center_api.sdk.vision import Face, detect_faces
 from center_api.slices.face_enhance.engines import (
     Engine,
     accepts_fidelity,
     resolve_engine,
     restore_face,
 )
+from center_api.slices.face_enhance.restore import paste_face
 from center_api.slices.face_enhance.schemas import (
     DetectOptions,
     FaceAction,
@@ -33,12 +41,11 @@ from center_api.slices.face_enhance.schemas import (
     FaceReport,
 )
 from center_api.slices.face_enhance.selection import face_info, select_faces
-from center_api.vision.face_restore import paste_face
-from center_api.vision.faces import Face, detect_faces
 
 DETECTOR = "centerface"
 JSON = "application/json"
-_SOURCE_MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Decoded formats that can go back as they came (Pillow names them).
+_SOURCE_MEDIA = {"JPEG": MEDIA_TYPES["jpg"], "PNG": MEDIA_TYPES["png"], "WEBP": MEDIA_TYPES["webp"]}
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
-"""The tools slice: catalog of slices, usage records and statistics."""
+"""The tools slice: catalog of slices, usage records and statistics.
+
+It takes no image, so it has no ``run()``. Besides the SDK it reads the registry (the catalog)
+and usage (the reports).
+"""
 
 from collections.abc import Sequence
 
-from dishka import AsyncContainer, Provider
+from dishka import Provider
 from litestar import Router
-from msgspec import Struct
 
-from center_api.core.errors import ValidationError
-from center_api.registry.spec import Capabilities, Slice, SliceResult
+from center_api.sdk import Capabilities, Slice
 from center_api.slices.tools.provider import ToolsProvider
 from center_api.slices.tools.schemas import ToolsOptions
 
@@ -31,10 +33,6 @@ class ToolsSlice(Slice):
     def providers(self) -> Sequence[Provider]:
         """The usage service."""
         return [ToolsProvider()]
-
-    async def run(self, container: AsyncContainer, image: bytes, options: Struct) -> SliceResult:
-        """The catalog processes no images."""
-        raise ValidationError("The tools slice does not process images.")
 
 
 SLICE = ToolsSlice()

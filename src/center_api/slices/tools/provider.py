@@ -2,7 +2,7 @@
 
 from dishka import Provider, Scope, provide
 
-from center_api.slices.tools.service import UsageService
+from center_api.usage.reports import UsageService
 
 
 class ToolsProvider(Provider):

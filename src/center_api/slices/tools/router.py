@@ -8,21 +8,10 @@ from litestar import Request, Router, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.routes import HTTPRoute
 
-from center_api.auth.access import ADMIN_ONLY
-from center_api.core.errors import ResourceNotFoundError
-from center_api.http.paging import MAX_OFFSET
-from center_api.kernel.model_store import ModelStore
+from center_api.registry.catalog import ToolInfo, ToolList, build_catalog
 from center_api.registry.loader import SliceRegistry
-from center_api.slices.tools.catalog import build_catalog
-from center_api.slices.tools.schemas import (
-    Outcome,
-    StatsReport,
-    ToolInfo,
-    ToolList,
-    UsagePage,
-    UsageQuery,
-)
-from center_api.slices.tools.service import UsageService
+from center_api.sdk import ADMIN_ONLY, MAX_OFFSET, ModelStore, ResourceNotFoundError
+from center_api.usage.reports import Outcome, StatsReport, UsagePage, UsageQuery, UsageService
 
 _HIDDEN_METHODS = {"OPTIONS", "HEAD"}
 

@@ -21,7 +21,7 @@ feathered face mask like any other engine's. CPU-heavy: call inside a kernel slo
 import cv2
 import numpy as np
 
-from center_api.vision.face_restore import face_mask
+from center_api.slices.face_enhance.restore import face_mask
 
 _NOISE_FLOOR = 2.5  # grey levels: below this the "noise" is the face's own texture
 _MIN_DENOISE, _MAX_DENOISE = 1.5, 18.0

@@ -15,7 +15,7 @@ network's answer.
 import cv2
 import numpy as np
 
-from center_api.vision.tiles import erode, tiles
+from center_api.sdk.vision import erode, tiles
 
 # Weight of the local colour spread (variance) against the contrast: high, so busy edges keep
 # the network's answer (tuned on the shared GrabCut/COCO/Adobe sets: no IoU loss > 0.01).
@@ -39,7 +39,7 @@ def refine_edge_alpha(rgb: np.ndarray, alpha: np.ndarray, band: int) -> np.ndarr
 
     Args:
         rgb: (H, W, 3) uint8 photo.
-        alpha: (H, W) uint8 mask (e.g. `center_api.vision.segmentation.predict_alpha`).
+        alpha: (H, W) uint8 mask (e.g. `center_api.sdk.vision.predict_alpha`).
         band: half-width of the band around the 50 % contour that is re-estimated.
 
     Returns:

@@ -14,7 +14,7 @@ import numpy as np
 
 from center_api.core.logging import get_logger
 from center_api.kernel.sessions import LoadedModel
-from center_api.vision.face_decoders import Candidates, decode_centerface, decode_yunet
+from center_api.sdk.vision.face_decoders import Candidates, decode_centerface, decode_yunet
 
 DETECTOR_MODELS: tuple[str, ...] = ("centerface", "yunet")
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from center_api.vision.colors import RGBA
-from center_api.vision.tiles import row_strips
+from center_api.sdk.vision.colors import RGBA
+from center_api.sdk.vision.tiles import row_strips
 
 
 def cutout_rgba(pixels: np.ndarray, alpha: np.ndarray) -> np.ndarray:

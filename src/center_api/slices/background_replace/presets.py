@@ -9,8 +9,8 @@ the height, about a tenth of headroom).
 
 from msgspec import Struct
 
-from center_api.core.errors import ValidationError
-from center_api.vision.colors import RGBA, parse_color
+from center_api.sdk import ValidationError
+from center_api.sdk.vision import RGBA, parse_color
 
 MM_PER_INCH = 25.4
 

@@ -10,8 +10,7 @@ fidelity fed there.
 
 import numpy as np
 
-from center_api.kernel.model_store import InputSpec
-from center_api.kernel.sessions import LoadedModel
+from center_api.sdk import InputSpec, LoadedModel
 
 DEFAULT_FIDELITY = 0.5  # CodeFormer's own default: halfway between quality and identity
 _DTYPES: dict[str, type[np.floating]] = {

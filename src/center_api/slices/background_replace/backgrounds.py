@@ -1,7 +1,7 @@
 """New backgrounds to put a subject on: solid colours, gradients, images, the old one blurred.
 
 Every function returns a backdrop the size of the subject's image, as (H, W, 3) RGB uint8, or
-(H, W, 4) RGBA when a colour involved is not opaque; `center_api.vision.light.composite` puts
+(H, W, 4) RGBA when a colour involved is not opaque; `light.composite` puts
 the subject over it. All of it is CPU work for a kernel slot.
 """
 
@@ -10,9 +10,8 @@ from typing import Literal, NamedTuple
 import cv2
 import numpy as np
 
-from center_api.vision.colors import RGBA
-from center_api.vision.light import composite, to_linear, to_srgb
-from center_api.vision.tiles import Window, area_weights, grow_rows, row_strips, tiles
+from center_api.sdk.vision import RGBA, Window, area_weights, grow_rows, row_strips, tiles
+from center_api.slices.background_replace.light import composite, to_linear, to_srgb
 
 GradientKind = Literal["vertical", "radial"]
 Fit = Literal["fill", "fit", "stretch"]

@@ -19,7 +19,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from center_api.vision.tiles import row_strips
+from center_api.sdk.vision import row_strips
 
 TEMPLATE_SIZE = 512
 # FFHQ alignment of the five landmarks (left eye, right eye, nose, left and right mouth corner,

@@ -8,7 +8,7 @@ indexing pass per image.
 
 import numpy as np
 
-from center_api.vision.tiles import row_strips
+from center_api.sdk.vision import row_strips
 
 
 def _srgb_to_linear(values: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ def composite(
 
     Args:
         foreground: (H, W, 3) uint8 RGB subject colours (ideally decontaminated, see
-            `center_api.vision.matting.estimate_foreground`).
+            `center_api.sdk.vision.estimate_foreground`).
         alpha: (H, W) uint8 coverage of the subject.
         backdrop: (H, W, 3) RGB or (H, W, 4) RGBA uint8; a broadcast view is fine.
         in_place: write the result into ``backdrop`` (a writable array nobody else needs)

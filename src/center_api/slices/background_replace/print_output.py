@@ -10,13 +10,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from center_api.core.errors import TargetSizeUnreachableError, ValidationError
-from center_api.core.settings import ImageSettings
-from center_api.kernel.imaging import OutputFormat
-from center_api.vision.backgrounds import solid
-from center_api.vision.colors import RGBA
-from center_api.vision.light import composite
-from center_api.vision.presets import MM_PER_INCH, PrintSheet
+from center_api.sdk import ImageSettings, OutputFormat, TargetSizeUnreachableError, ValidationError
+from center_api.sdk.vision import RGBA
+from center_api.slices.background_replace.backgrounds import solid
+from center_api.slices.background_replace.light import composite
+from center_api.slices.background_replace.presets import MM_PER_INCH, PrintSheet
 
 # Space between copies on a sheet (and around them): room for the scissors.
 CUT_GAP_MM = 2.0
@@ -40,7 +38,7 @@ def encode_with_dpi(
     dpi: int,
     quality: int | None = None,
 ) -> bytes:
-    """Encode like `center_api.kernel.imaging.encode_image`, with ``dpi`` in the file.
+    """Encode like `center_api.sdk.encode_image`, with ``dpi`` in the file.
 
     PNG gets a pHYs chunk, JPEG its JFIF density, WebP EXIF resolution tags.
 

@@ -1,7 +1,12 @@
-"""Usage listing and statistics (no Litestar imports)."""
+"""Usage reports: listing the recorded calls and aggregating them per tool (admin views).
+
+No Litestar imports: the tools slice serves these (``GET /api/v1/tools/usage``, ``/stats``).
+"""
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
+from uuid import UUID
 
 import numpy as np
 from advanced_alchemy.filters import (
@@ -11,20 +16,86 @@ from advanced_alchemy.filters import (
     OrderBy,
     StatementFilter,
 )
+from msgspec import Meta, Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from center_api.core.errors import ValidationError
 from center_api.db.models import ToolUsage
-from center_api.slices.tools.schemas import (
-    DayStats,
-    StatsReport,
-    ToolStats,
-    UsagePage,
-    UsageQuery,
-    UsageRow,
-)
 from center_api.usage.repository import ToolUsageRepository
+
+Outcome = Literal["success", "client_error", "server_error"]
+
+
+class UsageQuery(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Filters and page of a usage listing."""
+
+    tool: str | None = None
+    outcome: Outcome | None = None
+    caller: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: Annotated[int, Meta(ge=1, le=500)] = 50
+    offset: Annotated[int, Meta(ge=0)] = 0
+
+
+class UsageRow(Struct, kw_only=True):
+    """One recorded call."""
+
+    id: UUID
+    tool: str
+    caller: str
+    outcome: str
+    status_code: int
+    error_code: str | None
+    duration_ms: float
+    megapixels: float | None
+    input_bytes: int | None
+    output_bytes: int | None
+    request_id: str | None
+    task_id: str | None
+    created_at: datetime
+
+
+class UsagePage(Struct, kw_only=True):
+    """A page of usage rows and the total matching the filters."""
+
+    items: list[UsageRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class DayStats(Struct, kw_only=True):
+    """Calls of one tool on one UTC day."""
+
+    day: date
+    count: int
+    success: int
+
+
+class ToolStats(Struct, kw_only=True):
+    """Aggregates of one tool over the range."""
+
+    tool: str
+    count: int
+    success: int
+    client_errors: int
+    server_errors: int
+    success_rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+    megapixels: float
+    per_day: list[DayStats]
+
+
+class StatsReport(Struct, kw_only=True):
+    """Per-tool aggregates for [since, until)."""
+
+    since: datetime
+    until: datetime
+    tools: list[ToolStats]
+
 
 DEFAULT_STATS_DAYS = 30
 MAX_STATS_DAYS = 366

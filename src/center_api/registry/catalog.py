@@ -1,11 +1,64 @@
-"""The catalog: every installed slice with its status, capabilities, routes and models."""
+"""The catalog: every installed slice with its status, capabilities, routes and models.
+
+The tools slice serves it (``GET /api/v1/tools``); ``center-api plugins list`` prints it.
+"""
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from msgspec import Struct
 
 from center_api.core.settings import API_PREFIX
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceEntry, SliceRegistry
-from center_api.slices.tools.schemas import CapabilitiesInfo, ModelInfo, RouteInfo, ToolInfo
+
+
+class CapabilitiesInfo(Struct, kw_only=True):
+    """What a slice takes and gives."""
+
+    produces: list[str]
+    accepts_image: bool
+    supports_tasks: bool
+
+
+class ModelInfo(Struct, kw_only=True):
+    """A model a slice uses, with its install state and licence."""
+
+    id: str
+    required: bool
+    state: Literal["installed", "missing", "corrupt", "unknown"]
+    size: int | None
+    license: str | None
+    commercial_use: bool | None
+
+
+class RouteInfo(Struct, kw_only=True):
+    """One HTTP route of a slice."""
+
+    path: str
+    methods: list[str]
+
+
+class ToolInfo(Struct, kw_only=True):
+    """One installed slice, enabled or not."""
+
+    name: str
+    title: str | None
+    description: str | None
+    version: str | None
+    distribution: str | None
+    is_builtin: bool
+    status: Literal["enabled", "disabled", "failed"]
+    reason: str | None
+    capabilities: CapabilitiesInfo | None
+    routes: list[RouteInfo]
+    models: list[ModelInfo]
+
+
+class ToolList(Struct, kw_only=True):
+    """The catalog."""
+
+    tools: list[ToolInfo]
 
 
 def build_catalog(

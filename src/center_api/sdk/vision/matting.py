@@ -6,8 +6,8 @@ All functions take and return uint8 arrays and run in a kernel slot (pure NumPy/
 import cv2
 import numpy as np
 
-from center_api.vision.segmentation import foreground_box
-from center_api.vision.tiles import tiles
+from center_api.sdk.vision.segmentation import foreground_box
+from center_api.sdk.vision.tiles import tiles
 
 # Components smaller than this share of the largest one are specks, not subject.
 SPECK_SHARE = 0.02

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from center_api.vision.faces import Face
+from center_api.sdk.vision import Face
 
 CHIN_BELOW_MOUTH = 0.65
 # Crown-to-eyes over eyes-to-chin: about 1 for a bare head; hair adds, a mask gap removes.

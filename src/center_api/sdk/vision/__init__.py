@@ -1,0 +1,58 @@
+"""Image-processing helpers shared by slices and plugins: the vision half of the SDK.
+
+All of them are plain numpy/OpenCV functions: call them inside ``kernel.run(job)``, never on
+the event loop. A helper lives here once two slices (built-in or plugin) use it; one used by a
+single slice lives in that slice.
+
+Owns: colours, compositing, face detection, geometry (margins, regions), matting, salient-object
+segmentation, and strip/tile iteration for full-size work without full-size float copies.
+May import: `core` and `kernel` (never `slices`).
+"""
+
+from center_api.sdk.vision.colors import RGBA, parse_color
+from center_api.sdk.vision.compositing import cutout_rgba, flatten_on_color
+from center_api.sdk.vision.faces import Face, detect_faces
+from center_api.sdk.vision.geometry import expand_box, parse_margin, parse_roi
+from center_api.sdk.vision.matting import clean_mask, estimate_foreground
+from center_api.sdk.vision.segmentation import (
+    SegmentationModelId,
+    check_segmentation_model,
+    foreground_box,
+    foreground_metadata,
+    predict_alpha,
+)
+from center_api.sdk.vision.tiles import (
+    Tile,
+    Window,
+    area_weights,
+    erode,
+    grow_rows,
+    row_strips,
+    tiles,
+)
+
+__all__ = [
+    "RGBA",
+    "Face",
+    "SegmentationModelId",
+    "Tile",
+    "Window",
+    "area_weights",
+    "check_segmentation_model",
+    "clean_mask",
+    "cutout_rgba",
+    "detect_faces",
+    "erode",
+    "estimate_foreground",
+    "expand_box",
+    "flatten_on_color",
+    "foreground_box",
+    "foreground_metadata",
+    "grow_rows",
+    "parse_color",
+    "parse_margin",
+    "parse_roi",
+    "predict_alpha",
+    "row_strips",
+    "tiles",
+]
