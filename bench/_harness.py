@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from center_api.app import build_container, build_runtime
+from center_api.bootstrap.runtime import build_container, build_runtime
 from center_api.core.settings import Settings, settings_from_mapping
 
 T = TypeVar("T")

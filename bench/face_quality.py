@@ -27,7 +27,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import REPO, bench_settings
 
-from center_api.app import build_container, build_runtime
+from center_api.bootstrap.runtime import build_container, build_runtime
 from center_api.slices.face_enhance.restore import alignment_matrix, face_mask, warp_area
 from center_api.slices.face_enhance.schemas import DetectOptions, FaceEnhanceOptions
 from center_api.slices.face_enhance.service import FaceEnhanceService

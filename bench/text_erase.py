@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import REPO, bench_settings
 
-from center_api.app import build_container, build_runtime
+from center_api.bootstrap.runtime import build_container, build_runtime
 from center_api.kernel.imaging import decode_image
 
 try:

@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings, Settings, settings_from_mapping
 from center_api.db import migrate

@@ -1,5 +1,5 @@
 """``python -m center_api`` is the ``center-api`` command."""
 
-from center_api.cli.main import cli
+from center_api.bootstrap.cli.main import cli
 
 cli()

@@ -5,7 +5,7 @@ from importlib.metadata import entry_points
 import pytest
 from litestar.testing import TestClient
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from tests.conftest import assert_error, encode_png, subject_on_background
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from click.testing import CliRunner
 from PIL import Image
 
-from center_api.cli.main import cli
+from center_api.bootstrap.cli.main import cli
 from tests.conftest import encode_png, subject_on_background
 
 

@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.kernel.kernel import InferenceKernel
 from tests.conftest import assert_error, decode_png, encode_png, subject_on_background
 

@@ -17,7 +17,7 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.kernel import InferenceKernel

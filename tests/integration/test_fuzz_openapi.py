@@ -11,7 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from schemathesis.python import asgi
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 
 EXAMPLES_PER_OPERATION = 25
 

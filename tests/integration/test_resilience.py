@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.core.errors import InferenceTimeoutError
 from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from center_api.app import create_app
-from center_api.tasks.provider import build_result_store
+from center_api.bootstrap.app import create_app
+from center_api.bootstrap.providers import build_result_store
 from center_api.tasks.results import LocalResultStore, ResultStore
 from center_api.tasks.results_s3 import S3ResultStore
 from center_api.testing.seaweed import SeaweedS3, start_seaweed, weed_binary

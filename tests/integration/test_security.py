@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from center_api.app import create_app
 from center_api.auth.key_store import ApiKeyStore, KeySpec
 from center_api.auth.rate_limit import MemoryRateLimitStore, RateLimiter
 from center_api.auth.rate_limit_redis import RedisRateLimitStore
-from center_api.cli.main import cli
+from center_api.bootstrap.app import create_app
+from center_api.bootstrap.cli.main import cli
 from center_api.core.logging import get_logger
 from center_api.db.config import build_db_config
 from center_api.testing.cluster import free_port

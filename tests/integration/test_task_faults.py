@@ -21,7 +21,7 @@ import structlog
 from litestar.testing import TestClient
 from sqlalchemy.exc import OperationalError
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.tasks.archive import batch_input_name, result_name, safe_name
 from center_api.tasks.domain import TaskStatus
 from center_api.tasks.service import TaskService

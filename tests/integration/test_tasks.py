@@ -15,7 +15,7 @@ from functools import partial
 import pytest
 from litestar.testing import TestClient
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.domain import TaskStatus
 from center_api.tasks.events_redis import RedisTaskEvents

@@ -13,8 +13,8 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient, TestClient
 
-from center_api.app import create_app
 from center_api.auth.access import access_of
+from center_api.bootstrap.app import create_app
 from center_api.db import migrate
 from tests.conftest import assert_error, encode_png, subject_on_background
 from tests.integration.test_security import make_key

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.registry.spec import ENTRY_POINT_GROUP
 from tests.conftest import assert_error, encode_png, subject_on_background
 

@@ -20,7 +20,7 @@ import pytest
 import structlog
 from litestar.testing import TestClient
 
-from center_api.app import create_app
+from center_api.bootstrap.app import create_app
 from center_api.core.settings import FetchSettings, TaskSettings
 from center_api.tasks.callbacks import send_callback
 from center_api.tasks.service import TaskService

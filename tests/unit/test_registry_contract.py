@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from center_api.cli.main import cli
+from center_api.bootstrap.cli.main import cli
 from center_api.core.settings import settings_from_mapping
 from center_api.kernel.model_store import ModelSpec, ModelStore, Source
 from center_api.registry.loader import api_version_problem, discover_slices, store_with_slice_models

@@ -22,8 +22,9 @@ from center_api.http.paging import MAX_OFFSET
 from center_api.http.sources import decode_base64_image, image_form, options_of, read_image_source
 from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
-from center_api.tasks.service import Submission, TaskService
+from center_api.tasks.service import TaskService
 from center_api.tasks.store import canonical_task_id, validate_page
+from center_api.tasks.submit import Submission
 
 TaskForm = image_form(TaskSubmitOptions, "TaskForm")
 STARTED = time.monotonic()
@@ -70,7 +71,7 @@ def _base64_list(text: str) -> list[str]:
 
 async def _view(service: TaskService, task_id: str, caller: Principal) -> TaskView:
     task = await service.store.get(task_id, caller.sees_only)
-    return task_view(task, await service.children_summary(task_id))
+    return task_view(task, await service.query.children_summary(task_id))
 
 
 def _accepted(view: TaskView) -> Response[TaskView]:
@@ -90,7 +91,7 @@ async def submit(
     form = options_of(data, TaskSubmitOptions)
     upload = getattr(data, "file", None)
     name = upload.filename if isinstance(upload, UploadFile) else None
-    task = await service.submit(_submission(form, [image], (name,), caller.owner))
+    task = await service.submissions.submit(_submission(form, [image], (name,), caller.owner))
     return _accepted(await _view(service, str(task.id), caller))
 
 
@@ -117,7 +118,7 @@ async def submit_batch(
     if any(len(image) > max_bytes for image in images):
         raise ValidationError("An image of the batch is over the byte limit.")
     form = options_of(data, TaskSubmitOptions)
-    task = await service.submit(_submission(form, images, tuple(names), caller.owner))
+    task = await service.submissions.submit(_submission(form, images, tuple(names), caller.owner))
     return _accepted(await _view(service, str(task.id), caller))
 
 
@@ -155,7 +156,7 @@ async def get_result(
 ) -> Response[bytes]:
     """The result bytes, named after the upload (a batch: a zip with a manifest)."""
     task_id = canonical_task_id(task_id)
-    data, media_type, name = await service.result(task_id, caller.sees_only)
+    data, media_type, name = await service.query.result(task_id, caller.sees_only)
     headers = {"Content-Disposition": _attachment(name)}
     return Response(data, media_type=media_type, headers=headers)
 
@@ -181,7 +182,7 @@ async def task_events(
     await service.store.get(task_id, caller.sees_only)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in service.watch(task_id):
+        async for event in service.query.watch(task_id):
             data = msgspec.json.encode(event.data).decode()
             yield ServerSentEventMessage(data=data, event=event.name)
 
@@ -195,7 +196,7 @@ async def cancel_task(
 ) -> TaskView:
     """Cancel a pending, paused or running task."""
     task_id = canonical_task_id(task_id)
-    await service.cancel(task_id, caller.sees_only)
+    await service.control.cancel(task_id, caller.sees_only)
     return await _view(service, task_id, caller)
 
 
@@ -206,7 +207,7 @@ async def pause_task(
 ) -> TaskView:
     """PENDING → PAUSED."""
     task_id = canonical_task_id(task_id)
-    await service.pause(task_id, caller.sees_only)
+    await service.control.pause(task_id, caller.sees_only)
     return await _view(service, task_id, caller)
 
 
@@ -217,7 +218,7 @@ async def resume_task(
 ) -> TaskView:
     """PAUSED → PENDING (queued again)."""
     task_id = canonical_task_id(task_id)
-    await service.resume(task_id, caller.sees_only)
+    await service.control.resume(task_id, caller.sees_only)
     return await _view(service, task_id, caller)
 
 

@@ -77,7 +77,7 @@ def slice_client(
     model_dir: Path | None = None,
 ) -> Iterator[TestClient[Litestar]]:
     """A `TestClient` (lifespan running) on a real app with the slices ``enable`` switched on."""
-    from center_api.app import create_app  # noqa: PLC0415 - the composition root, lazily
+    from center_api.bootstrap.app import create_app  # noqa: PLC0415 - the composition root, lazily
 
     settings = kit_settings(tmp_path, enable, extra, model_dir)
     with TestClient(create_app(settings)) as client:

@@ -35,7 +35,7 @@ def cutout(settings: Settings, source: Path, output: Path, model: str) -> None:
 
 async def run_slice(settings: Settings, name: str, image: bytes, options: Struct) -> SliceResult:
     """Run slice ``name`` once through a freshly built container."""
-    from center_api.app import build_container, build_runtime  # noqa: PLC0415 - heavy imports
+    from center_api.bootstrap.runtime import build_container, build_runtime  # noqa: PLC0415 - heavy imports
 
     configure_logging(settings.logging)
     runtime = build_runtime(settings)

@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 import msgspec
 
-from center_api.cli.db import db
-from center_api.cli.images import cutout
-from center_api.cli.keys import keys
-from center_api.cli.models import models
-from center_api.cli.plugins import plugins
+from center_api.bootstrap.cli.db import db
+from center_api.bootstrap.cli.images import cutout
+from center_api.bootstrap.cli.keys import keys
+from center_api.bootstrap.cli.models import models
+from center_api.bootstrap.cli.plugins import plugins
 from center_api.core.settings import (
     Settings,
     SettingsError,
@@ -75,13 +75,13 @@ def serve(
     if settings.database.migrate_on_start:
         migrate.upgrade(settings.database.url)
     if role == "worker":
-        from center_api.app import run_worker  # noqa: PLC0415 - heavy import, this path only
+        from center_api.bootstrap.worker import run_worker  # noqa: PLC0415 - heavy import, this path only
 
         server = msgspec.structs.replace(settings.server, role="worker")
         asyncio.run(run_worker(msgspec.structs.replace(settings, server=server)))
         return
     uvicorn.run(
-        "center_api.app:create_app",
+        "center_api.bootstrap.app:create_app",
         factory=True,
         host=host or settings.server.host,
         port=port or settings.server.port,
