@@ -1,6 +1,8 @@
 """The one error hierarchy. Every failure leaves the API as the JSON envelope of DESIGN.md §5.
 
-Codes are stable, SCREAMING_SNAKE strings clients can switch on; messages are for people.
+Codes are stable, SCREAMING_SNAKE strings clients can switch on; messages are for people. A
+class names its code and status where it is declared (``class X(Base, code=..., status=...)``);
+what it does not name it inherits.
 """
 
 from typing import Any, ClassVar
@@ -20,6 +22,16 @@ class AppException(Exception):  # noqa: N818 - the design names the root class A
     code: ClassVar[str] = "INTERNAL_ERROR"
     status_code: ClassVar[int] = 500
 
+    def __init_subclass__(
+        cls, *, code: str | None = None, status: int | None = None, **kwargs: Any
+    ) -> None:
+        """Set the subclass's ``code`` and ``status_code`` from its class keywords."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status_code = status
+
     def __init__(
         self,
         message: str,
@@ -34,199 +46,123 @@ class AppException(Exception):  # noqa: N818 - the design names the root class A
 
 
 # --- domain -------------------------------------------------------------------------------------
-class DomainError(AppException):
+class DomainError(AppException, code="VALIDATION_ERROR", status=422):
     """A rule of the domain was broken by the request."""
-
-    code = "VALIDATION_ERROR"
-    status_code = 422
 
 
 class ValidationError(DomainError):
     """Input or options are well-formed but not acceptable."""
 
 
-class FormatNeedsBackgroundError(ValidationError):
+class FormatNeedsBackgroundError(ValidationError, code="FORMAT_NEEDS_BACKGROUND"):
     """An output format without transparency was asked for a transparent result."""
 
-    code = "FORMAT_NEEDS_BACKGROUND"
 
-
-class BusinessRuleViolationError(DomainError):
+class BusinessRuleViolationError(DomainError, code="BUSINESS_RULE_VIOLATION", status=409):
     """The request conflicts with the current state (e.g. an illegal task transition)."""
 
-    code = "BUSINESS_RULE_VIOLATION"
-    status_code = 409
 
-
-class InsufficientQuotaError(DomainError):
+class InsufficientQuotaError(DomainError, code="INSUFFICIENT_QUOTA", status=402):
     """The caller's quota is used up."""
-
-    code = "INSUFFICIENT_QUOTA"
-    status_code = 402
 
 
 # --- application --------------------------------------------------------------------------------
-class ApplicationError(AppException):
+class ApplicationError(AppException, code="RESOURCE_NOT_FOUND", status=404):
     """The request names something this server cannot give."""
-
-    code = "RESOURCE_NOT_FOUND"
-    status_code = 404
 
 
 class ResourceNotFoundError(ApplicationError):
     """No such resource (or route)."""
 
 
-class TaskNotFoundError(ResourceNotFoundError):
+class TaskNotFoundError(ResourceNotFoundError, code="TASK_NOT_FOUND"):
     """No task with that id that the caller may see (another key's task looks absent too)."""
 
-    code = "TASK_NOT_FOUND"
 
-
-class MethodNotAllowedError(ApplicationError):
+class MethodNotAllowedError(ApplicationError, code="METHOD_NOT_ALLOWED", status=405):
     """The route exists but not for this HTTP method."""
 
-    code = "METHOD_NOT_ALLOWED"
-    status_code = 405
 
-
-class PermissionDeniedError(ApplicationError):
+class PermissionDeniedError(ApplicationError, code="PERMISSION_DENIED", status=403):
     """The caller may not do this."""
 
-    code = "PERMISSION_DENIED"
-    status_code = 403
 
-
-class FeatureDisabledError(ApplicationError):
+class FeatureDisabledError(ApplicationError, code="FEATURE_DISABLED", status=404):
     """The slice is installed but switched off (or failed to load) on this server."""
 
-    code = "FEATURE_DISABLED"
-    status_code = 404
 
-
-class BadRequestError(ApplicationError):
+class BadRequestError(ApplicationError, code="BAD_REQUEST", status=400):
     """The request could not be parsed (malformed body, multipart, JSON)."""
-
-    code = "BAD_REQUEST"
-    status_code = 400
 
 
 # --- input images -------------------------------------------------------------------------------
-class InputError(AppException):
+class InputError(AppException, code="INVALID_IMAGE", status=422):
     """The uploaded image cannot be used."""
-
-    code = "INVALID_IMAGE"
-    status_code = 422
 
 
 class InvalidImageError(InputError):
     """Bytes are empty, truncated or not an image."""
 
 
-class UnsupportedFormatError(InputError):
+class UnsupportedFormatError(InputError, code="UNSUPPORTED_FORMAT", status=415):
     """A real image, in a format this server does not accept."""
 
-    code = "UNSUPPORTED_FORMAT"
-    status_code = 415
 
-
-class FileTooLargeError(InputError):
+class FileTooLargeError(InputError, code="FILE_TOO_LARGE", status=413):
     """The upload (or the whole request body) exceeds the byte limit."""
 
-    code = "FILE_TOO_LARGE"
-    status_code = 413
 
-
-class ResolutionTooHighError(InputError):
+class ResolutionTooHighError(InputError, code="RESOLUTION_TOO_HIGH", status=422):
     """The image header declares more pixels than the megapixel limit."""
 
-    code = "RESOLUTION_TOO_HIGH"
-    status_code = 422
 
-
-class MissingSourceError(InputError):
+class MissingSourceError(InputError, code="MISSING_SOURCE", status=422):
     """No image was given."""
 
-    code = "MISSING_SOURCE"
-    status_code = 422
 
-
-class MultipleSourcesError(InputError):
+class MultipleSourcesError(InputError, code="MULTIPLE_SOURCES", status=422):
     """More than one image source was given."""
 
-    code = "MULTIPLE_SOURCES"
-    status_code = 422
 
-
-class UrlNotAllowedError(InputError):
+class UrlNotAllowedError(InputError, code="URL_NOT_ALLOWED", status=422):
     """An ``image_url`` (or callback) points where this server must not go."""
 
-    code = "URL_NOT_ALLOWED"
-    status_code = 422
 
-
-class FetchFailedError(InputError):
+class FetchFailedError(InputError, code="FETCH_FAILED", status=422):
     """The named URL could not be fetched (network error, timeout, non-2xx answer)."""
 
-    code = "FETCH_FAILED"
-    status_code = 422
 
-
-class NoFaceDetectedError(InputError):
+class NoFaceDetectedError(InputError, code="NO_FACE_DETECTED", status=422):
     """The operation needs a face and none was found."""
 
-    code = "NO_FACE_DETECTED"
-    status_code = 422
 
-
-class MultipleFacesError(InputError):
+class MultipleFacesError(InputError, code="MULTIPLE_FACES", status=422):
     """The operation needs exactly one face and the image has several (``details.count``)."""
 
-    code = "MULTIPLE_FACES"
-    status_code = 422
 
-
-class TargetSizeUnreachableError(ValidationError):
+class TargetSizeUnreachableError(ValidationError, code="TARGET_SIZE_UNREACHABLE", status=422):
     """No encoder setting brings the file under the asked-for size."""
 
-    code = "TARGET_SIZE_UNREACHABLE"
-    status_code = 422
 
-
-class RateLimitedError(ApplicationError):
+class RateLimitedError(ApplicationError, code="RATE_LIMITED", status=429):
     """Too many requests in the current window; ``Retry-After`` says when to try again."""
-
-    code = "RATE_LIMITED"
-    status_code = 429
 
 
 # --- infrastructure -----------------------------------------------------------------------------
-class InfrastructureError(AppException):
+class InfrastructureError(AppException, code="INTERNAL_ERROR", status=500):
     """Something this server depends on is missing or failing."""
 
-    code = "INTERNAL_ERROR"
-    status_code = 500
 
-
-class ModelLoadError(InfrastructureError):
+class ModelLoadError(InfrastructureError, code="MODEL_LOAD_ERROR", status=500):
     """Weights are present but ONNX Runtime could not load or run them."""
 
-    code = "MODEL_LOAD_ERROR"
-    status_code = 500
 
-
-class ModelNotAvailableError(InfrastructureError):
+class ModelNotAvailableError(InfrastructureError, code="MODEL_NOT_AVAILABLE", status=503):
     """Weights are not installed (the message names the pull command)."""
 
-    code = "MODEL_NOT_AVAILABLE"
-    status_code = 503
 
-
-class DatabaseError(InfrastructureError):
+class DatabaseError(InfrastructureError, code="DATABASE_ERROR", status=503):
     """The database refused or is unreachable."""
-
-    code = "DATABASE_ERROR"
-    status_code = 503
 
 
 def database_unavailable() -> DatabaseError:
@@ -237,44 +173,29 @@ def database_unavailable() -> DatabaseError:
     )
 
 
-class QueueError(InfrastructureError):
+class QueueError(InfrastructureError, code="QUEUE_ERROR", status=503):
     """The task queue refused or is unreachable."""
 
-    code = "QUEUE_ERROR"
-    status_code = 503
 
-
-class InferenceTimeoutError(InfrastructureError):
+class InferenceTimeoutError(InfrastructureError, code="TIMEOUT", status=504):
     """The work ran longer than the configured timeout and was stopped; retry later."""
 
-    code = "TIMEOUT"
-    status_code = 504
 
-
-class ServiceOverloadedError(InfrastructureError):
+class ServiceOverloadedError(InfrastructureError, code="SERVICE_OVERLOADED", status=503):
     """All inference slots are busy and the wait queue is full; retry later."""
-
-    code = "SERVICE_OVERLOADED"
-    status_code = 503
 
     def __init__(self, message: str, *, retry_after_s: int, details: dict[str, Any]) -> None:
         super().__init__(message, details=details, headers={"Retry-After": str(retry_after_s)})
 
 
 # --- security -----------------------------------------------------------------------------------
-class SecurityError(AppException):
+class SecurityError(AppException, code="AUTHENTICATION_ERROR", status=401):
     """Authentication or authorisation failed."""
-
-    code = "AUTHENTICATION_ERROR"
-    status_code = 401
 
 
 class AuthenticationError(SecurityError):
     """No valid credentials."""
 
 
-class AuthorizationError(SecurityError):
+class AuthorizationError(SecurityError, code="AUTHORIZATION_ERROR", status=403):
     """Valid credentials, insufficient role."""
-
-    code = "AUTHORIZATION_ERROR"
-    status_code = 403

@@ -26,6 +26,11 @@ from center_api.core.settings import ImageSettings
 # description: ``Annotated[OutputFormat, Meta(description=...)]``).
 OutputFormat = Annotated[Literal["png", "webp", "jpg"], Meta(description="Output format.")]
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
+# How large the answer is, as an option type (see `scale_for_output`).
+OutputSize = Annotated[
+    Literal["preview", "full", "auto"],
+    Meta(description="preview: at most 0.25 MP; full: input size; auto: full up to a cap."),
+]
 # The file extension of each media type above (``image/jpeg`` -> ``jpg``).
 EXTENSIONS: dict[str, str] = {media: ext for ext, media in MEDIA_TYPES.items()}
 
@@ -235,6 +240,20 @@ def scale_for_output(pixels: np.ndarray, size: str, limits: ImageSettings) -> np
     factor = (cap / megapixels) ** 0.5
     target = (max(1, int(width * factor)), max(1, int(height * factor)))
     return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)
+
+
+def decode_scaled(
+    data: bytes, size: str, limits: ImageSettings
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode ``data`` and scale it for ``size``: the pixels and the input's (width, height).
+
+    Only the returned pixels stay alive (at ``size=full`` they are the decoded array itself).
+
+    Raises:
+        InputError: the bytes are not an acceptable image (see `decode_image`).
+    """
+    image = decode_image(data, limits)
+    return scale_for_output(image.pixels, size, limits), (image.width, image.height)
 
 
 def encode_image(pixels: np.ndarray, fmt: OutputFormat, settings: ImageSettings) -> bytes:

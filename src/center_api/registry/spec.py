@@ -10,7 +10,8 @@ Versioning: a slice built for ``X.Y`` loads on a server speaking ``X.Z`` with ``
 1.1 added ``model_specs`` (a slice's own manifest entries) and the `center_api.sdk` facade.
 1.2 made ``run()`` optional for slices that take no image, and added to the SDK: the handler
 factory ``image_route``, more error types, ``fetch_bytes``/``decode_base64_image``, paging bounds,
-``EXTENSIONS``, and the vision helpers the built-in slices share (segmentation checks, tiles).
+``EXTENSIONS``, ``OutputSize``, ``decode_scaled``, and the vision helpers the built-in slices
+share (segmentation checks, strips and tiles).
 """
 
 from abc import ABC, abstractmethod

@@ -15,7 +15,8 @@ Example::
 
 See ``docs/plugins.md`` for a full, minimal plugin.
 
-Owns: nothing but this surface (and `vision`, the image helpers two or more slices share).
+Owns: this surface, the handler factory (`routes.image_route`) and `vision`, the image helpers
+two or more slices share.
 May import: `core`, `kernel`, `registry`, `auth` (route markers) and `http`.
 """
 
@@ -61,7 +62,9 @@ from center_api.kernel.imaging import (
     MEDIA_TYPES,
     DecodedImage,
     OutputFormat,
+    OutputSize,
     decode_image,
+    decode_scaled,
     encode_image,
     scale_for_output,
 )
@@ -86,6 +89,7 @@ from center_api.registry.spec import (
     SliceResult,
 )
 from center_api.sdk import vision
+from center_api.sdk.routes import ImageRoute, image_route
 
 # Route access: every route needs a key; ``opt=sdk.ADMIN_ONLY`` restricts it to admin keys,
 # ``opt=sdk.PUBLIC`` opens it to anyone. Use as ``data: Annotated[MyForm, sdk.MULTIPART]``.
@@ -112,6 +116,7 @@ __all__ = [
     "FeatureDisabledError",
     "FormatNeedsBackgroundError",
     "FromDishka",
+    "ImageRoute",
     "ImageSettings",
     "InferenceKernel",
     "InputError",
@@ -129,6 +134,7 @@ __all__ = [
     "MultipleSourcesError",
     "NoFaceDetectedError",
     "OutputFormat",
+    "OutputSize",
     "OutputSpec",
     "Produces",
     "Provider",
@@ -148,11 +154,13 @@ __all__ = [
     "ValidationError",
     "decode_base64_image",
     "decode_image",
+    "decode_scaled",
     "encode_image",
     "fetch_bytes",
     "get",
     "image_form",
     "image_response",
+    "image_route",
     "inject",
     "load_manifest",
     "metadata_headers",

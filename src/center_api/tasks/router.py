@@ -1,7 +1,7 @@
 """Task HTTP routes: submit (one or a batch), list, status, result, events, control; stats."""
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -10,6 +10,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from msgspec import Meta
@@ -21,6 +22,7 @@ from center_api.core.settings import Settings
 from center_api.http.paging import MAX_OFFSET
 from center_api.http.sources import decode_base64_image, image_form, options_of, read_image_source
 from center_api.kernel.kernel import InferenceKernel
+from center_api.tasks.control import TaskControl
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
 from center_api.tasks.service import TaskService
 from center_api.tasks.store import canonical_task_id, validate_page
@@ -189,37 +191,36 @@ async def task_events(
     return ServerSentEvent(stream())
 
 
-@delete("/{task_id:str}", summary="Cancel a task", status_code=200)
-@inject
-async def cancel_task(
-    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
-) -> TaskView:
-    """Cancel a pending, paused or running task."""
-    task_id = canonical_task_id(task_id)
-    await service.control.cancel(task_id, caller.sees_only)
-    return await _view(service, task_id, caller)
+def _control_route(
+    route: Callable[[Callable[..., Any]], HTTPRouteHandler],
+    move: Callable[[TaskControl, str, str | None], Awaitable[object]],
+    name: str,
+) -> HTTPRouteHandler:
+    """A route that moves one task (``move``: cancel, pause or resume) and answers its view."""
+
+    async def handler(
+        task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
+    ) -> TaskView:
+        task_id = canonical_task_id(task_id)
+        await move(service.control, task_id, caller.sees_only)
+        return await _view(service, task_id, caller)
+
+    handler.__name__ = handler.__qualname__ = name
+    return route(inject(handler))
 
 
-@put("/{task_id:str}/pause", summary="Pause a pending task")
-@inject
-async def pause_task(
-    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
-) -> TaskView:
-    """PENDING → PAUSED."""
-    task_id = canonical_task_id(task_id)
-    await service.control.pause(task_id, caller.sees_only)
-    return await _view(service, task_id, caller)
-
-
-@put("/{task_id:str}/resume", summary="Resume a paused task")
-@inject
-async def resume_task(
-    task_id: FromPath[str], service: FromDishka[TaskService], caller: FromDishka[Principal]
-) -> TaskView:
-    """PAUSED → PENDING (queued again)."""
-    task_id = canonical_task_id(task_id)
-    await service.control.resume(task_id, caller.sees_only)
-    return await _view(service, task_id, caller)
+# Cancel: a pending, paused or running task; pause: PENDING → PAUSED; resume: PAUSED → PENDING.
+cancel_task = _control_route(
+    delete("/{task_id:str}", summary="Cancel a task", status_code=200),
+    TaskControl.cancel,
+    "cancel_task",
+)
+pause_task = _control_route(
+    put("/{task_id:str}/pause", summary="Pause a pending task"), TaskControl.pause, "pause_task"
+)
+resume_task = _control_route(
+    put("/{task_id:str}/resume", summary="Resume a paused task"), TaskControl.resume, "resume_task"
+)
 
 
 @get("/stats", summary="System statistics (admin)", tags=["system"], opt=ADMIN_ONLY)

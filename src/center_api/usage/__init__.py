@@ -1,0 +1,7 @@
+"""Usage: a record of every slice call, and reports over those records.
+
+Owns: `recorder` (buffered batches of usage rows, written off the request path), `repository`
+(the row access) and `reports` (listing and per-tool statistics, served by the tools slice).
+
+May import: `core` and `db`.
+"""

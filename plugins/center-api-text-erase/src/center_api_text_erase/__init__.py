@@ -22,7 +22,7 @@ class TextEraseSlice(sdk.Slice):
         "inpaint it away (Telea or Navier-Stokes); or answer the mask or the boxes."
     )
     path = "/text-erase"
-    api_version = "1.1"
+    api_version = "1.2"
     options_type = EraseOptions
     models = (sdk.ModelRequirement(id=MODEL_ID),)
     model_specs = tuple(sdk.load_manifest(MODELS_FILE))

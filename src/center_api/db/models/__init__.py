@@ -1,4 +1,7 @@
-"""ORM models (advanced-alchemy audit bases: UUIDv7 ids, created_at/updated_at in UTC)."""
+"""ORM models (advanced-alchemy audit bases: UUIDv7 ids, created_at/updated_at in UTC).
+
+Part of `db`: may import `core`.
+"""
 
 from center_api.db.models.api_key import ApiKey
 from center_api.db.models.task import ProcessingTask

@@ -1,4 +1,8 @@
-"""The background_replace slice: the subject on a new background, ID photos."""
+"""The background_replace slice: the subject on a new background, ID photos.
+
+Owns its image code too: backgrounds, light, edges, presets, ID-photo framing, print output.
+May import: `center_api.sdk` and this package.
+"""
 
 from collections.abc import Sequence
 

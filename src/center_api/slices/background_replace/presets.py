@@ -7,6 +7,9 @@ and the Chinese photo studio norms HivisionIDPhotos follows for the inch sizes (
 the height, about a tenth of headroom).
 """
 
+from collections.abc import Sequence
+from typing import TypeVar
+
 from msgspec import Struct
 
 from center_api.sdk import ValidationError
@@ -126,13 +129,8 @@ def id_photo_size(name: str) -> IdPhotoSize:
     Raises:
         ValidationError: no such preset (the details list the known names).
     """
-    size = next((s for s in ID_PHOTO_SIZES if s.name == name), None)
-    if size is None:
-        raise ValidationError(
-            f"{name!r} is not an ID-photo size; use a preset name or 'custom'.",
-            details={"size": name, "known": [s.name for s in ID_PHOTO_SIZES]},
-        )
-    return size
+    message = f"{name!r} is not an ID-photo size; use a preset name or 'custom'."
+    return _named(ID_PHOTO_SIZES, name, "size", message)
 
 
 def print_sheet(name: str) -> PrintSheet:
@@ -141,10 +139,14 @@ def print_sheet(name: str) -> PrintSheet:
     Raises:
         ValidationError: no such sheet.
     """
-    sheet = next((s for s in PRINT_SHEETS if s.name == name), None)
-    if sheet is None:
-        raise ValidationError(
-            f"{name!r} is not a print sheet.",
-            details={"print_sheet": name, "known": [s.name for s in PRINT_SHEETS]},
-        )
-    return sheet
+    return _named(PRINT_SHEETS, name, "print_sheet", f"{name!r} is not a print sheet.")
+
+
+NamedT = TypeVar("NamedT", IdPhotoSize, PrintSheet)
+
+
+def _named(presets: Sequence[NamedT], name: str, field: str, message: str) -> NamedT:
+    found = next((preset for preset in presets if preset.name == name), None)
+    if found is None:
+        raise ValidationError(message, details={field: name, "known": [p.name for p in presets]})
+    return found

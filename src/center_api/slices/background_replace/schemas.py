@@ -5,13 +5,13 @@ Each mode's Struct is tagged with ``mode``, so `BackgroundReplaceOptions` (what 
 HTTP routes the path names the mode: the forms are untagged.
 """
 
-from typing import Annotated, Literal, TypeVar, cast
+from typing import Annotated, TypeVar, cast
 
 import msgspec
 from litestar.datastructures import UploadFile
 from msgspec import Meta, Struct
 
-from center_api.sdk import OutputFormat, image_form
+from center_api.sdk import OutputFormat, OutputSize, image_form
 from center_api.sdk.vision import SegmentationModelId
 from center_api.slices.background_replace.backgrounds import Fit, GradientKind, Position
 from center_api.slices.background_replace.presets import ColorPreset, IdPhotoSize, PrintSheet
@@ -56,10 +56,7 @@ class ReplaceOptions(Struct, tag_field="mode", forbid_unknown_fields=True, kw_on
 class SceneOptions(ReplaceOptions):
     """What the four scene modes (all but id_photo) share."""
 
-    size: Annotated[
-        Literal["preview", "full", "auto"],
-        Meta(description="preview: at most 0.25 MP; full: input size; auto: full up to a cap."),
-    ] = "auto"
+    size: OutputSize = "auto"
 
 
 class ColorOptions(SceneOptions, tag="color"):

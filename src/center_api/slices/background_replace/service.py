@@ -17,9 +17,9 @@ from center_api.sdk import (
     SliceResult,
     decode_base64_image,
     decode_image,
+    decode_scaled,
     encode_image,
     fetch_bytes,
-    scale_for_output,
 )
 from center_api.sdk.vision import RGBA, check_segmentation_model, foreground_metadata
 from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
@@ -111,10 +111,7 @@ class BackgroundReplaceService:
         background: bytes | None,
     ) -> SliceResult:
         start = time.perf_counter()
-        image = decode_image(data, self._images)
-        input_size = (image.width, image.height)
-        pixels = scale_for_output(image.pixels, options.size, self._images)
-        del image  # at size=full ``pixels`` is the decoded array: it alone stays
+        pixels, input_size = decode_scaled(data, options.size, self._images)
         subject = cut_subject(
             self._kernel,
             options.model,

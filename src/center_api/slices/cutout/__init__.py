@@ -1,4 +1,7 @@
-"""The cutout slice: background removal."""
+"""The cutout slice: background removal.
+
+May import: `center_api.sdk` and this package.
+"""
 
 from collections.abc import Sequence
 

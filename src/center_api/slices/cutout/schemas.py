@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from center_api.sdk import OutputFormat, image_form
+from center_api.sdk import OutputFormat, OutputSize, image_form
 from center_api.sdk.vision import SegmentationModelId
 
 Spec = Annotated[str, Meta(max_length=64, pattern=r"^[0-9.,% px]+$")]
@@ -22,10 +22,7 @@ class CutoutOptions(Struct, forbid_unknown_fields=True, kw_only=True):
         OutputFormat,
         Meta(description="Output format. jpg has no transparency: it needs bg_color (or alpha)."),
     ] = "png"
-    size: Annotated[
-        Literal["preview", "full", "auto"],
-        Meta(description="preview: at most 0.25 MP; full: input size; auto: full up to a cap."),
-    ] = "auto"
+    size: OutputSize = "auto"
     crop: Annotated[bool, Meta(description="Crop the result to the subject.")] = False
     crop_margin: Annotated[
         Spec,

@@ -10,9 +10,8 @@ from center_api.sdk import (
     InferenceKernel,
     Settings,
     SliceResult,
-    decode_image,
+    decode_scaled,
     encode_image,
-    scale_for_output,
 )
 from center_api.sdk.vision import (
     RGBA,
@@ -65,10 +64,7 @@ class CutoutService:
         self, data: bytes, options: CutoutOptions, background: RGBA | None
     ) -> SliceResult:
         start = time.perf_counter()
-        image = decode_image(data, self._images)
-        input_size = (image.width, image.height)
-        pixels = scale_for_output(image.pixels, options.size, self._images)
-        del image  # at size=full ``pixels`` is the decoded array: it alone stays
+        pixels, input_size = decode_scaled(data, options.size, self._images)
         height, width = pixels.shape[:2]
         alpha = self._alpha(pixels[..., :3], options)
         out = alpha if options.channels == "alpha" else _cut_out(pixels, alpha, options)

@@ -1,4 +1,9 @@
-"""The face_enhance slice: detect faces, restore them, paste them back."""
+"""The face_enhance slice: detect faces, restore them, paste them back.
+
+Owns its image code too: alignment and paste-back (`restore`), the classic filter chain
+(`classic`) and the restoration networks (`networks`).
+May import: `center_api.sdk` and this package.
+"""
 
 from collections.abc import Sequence
 

@@ -1,7 +1,8 @@
 """The tools slice: catalog of slices, usage records and statistics.
 
-It takes no image, so it has no ``run()``. Besides the SDK it reads the registry (the catalog)
-and usage (the reports).
+It takes no image, so it has no ``run()``.
+May import: `center_api.sdk`, this package, and `registry` (the catalog) and `usage` (the
+reports).
 """
 
 from collections.abc import Sequence
