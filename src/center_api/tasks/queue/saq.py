@@ -9,7 +9,7 @@ are both "high"). Delays (retry back-off) use SAQ's scheduled jobs.
 A running job is touched every ``JOB_TOUCH_S``; SAQ's sweep (run by every consuming process, at
 most once a minute across them) drops a job untouched for ``JOB_HEARTBEAT_S``, so a killed worker
 leaves no job behind in Redis. Its *task* is taken back by the database heartbeat
-(TaskService.recover). Should the sweep ever catch a live job (touches failing for a minute), it
+(TaskLifecycle.recover). Should the sweep ever catch a live job (touches failing for a minute), it
 only marks the job: this consumer never checks SAQ's abort flag, and at worst a duplicate
 delivery follows, which the runner's guarded claim turns into a no-op.
 """
