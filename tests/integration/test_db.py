@@ -18,7 +18,7 @@ from center_api.tasks.store import TaskStore
 from center_api.usage.repository import ToolUsageRepository
 from tests.support.services import fresh_postgres_database
 
-TABLES = {"processing_tasks", "tool_usage", "api_keys"}
+TABLES = {"processing_tasks", "tool_usage", "api_keys", "result_ratings"}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,7 @@ def test_upgrade_from_empty_creates_tables_and_indexes_and_downgrade_removes_the
     assert revision == migrate.head_revision()
     assert {"ix_tool_usage_tool_created", "ix_tool_usage_caller_created"} <= indexes["tool_usage"]
     assert "ix_processing_tasks_status_priority_created" in indexes["processing_tasks"]
+    assert "ix_result_ratings_tool_created" in indexes["result_ratings"]
     migrate.downgrade(empty_db_url, "base")
     tables, _, revision = asyncio.run(_inspect(empty_db_url))
     assert tables == set() and revision is None

@@ -48,6 +48,7 @@ from center_api.core.errors import (
     ValidationError,
 )
 from center_api.core.outbound import fetch_bytes
+from center_api.core.progress import TaskPaused, TaskProgress, current_progress
 from center_api.core.settings import API_PREFIX, ImageSettings, Settings
 from center_api.http.paging import MAX_LIMIT, MAX_OFFSET
 from center_api.http.responses import image_response, metadata_headers, wants_json
@@ -151,7 +152,10 @@ __all__ = [
     "Source",
     "Struct",
     "TargetSizeUnreachableError",
+    "TaskPaused",
+    "TaskProgress",
     "ValidationError",
+    "current_progress",
     "decode_base64_image",
     "decode_image",
     "decode_scaled",

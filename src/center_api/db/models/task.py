@@ -32,6 +32,12 @@ class ProcessingTask(UUIDv7AuditBase):
     result_ref: Mapped[str | None] = mapped_column(String(512), default=None)
     result_media_type: Mapped[str | None] = mapped_column(String(64), default=None)
     progress: Mapped[int] = mapped_column(Integer, default=0)
+    # What the work reports it is doing ("decode", "step 2/3", "frame 120/300").
+    stage: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The last safe point of a pausable run (None: the run has none yet, so it cannot pause
+    # midway) and what resuming from it needs.
+    checkpoint_position: Mapped[int | None] = mapped_column(Integer, default=None)
+    checkpoint_state: Mapped[dict[str, Any] | None] = mapped_column(JsonB, default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -23,6 +23,8 @@ class ToolUsage(UUIDv7AuditBase):
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     duration_ms: Mapped[float] = mapped_column(Float)
     megapixels: Mapped[float | None] = mapped_column(Float, default=None)
+    # The model that answered (the X-Model of the response), where the tool names one.
+    model: Mapped[str | None] = mapped_column(String(128), default=None)
     input_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
     output_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
