@@ -95,6 +95,10 @@ class BadRequestError(ApplicationError, code="BAD_REQUEST", status=400):
     """The request could not be parsed (malformed body, multipart, JSON)."""
 
 
+class UnsupportedMediaTypeError(ApplicationError, code="UNSUPPORTED_MEDIA_TYPE", status=415):
+    """The body's Content-Type is not one the route reads (multipart, urlencoded, JSON)."""
+
+
 # --- input images -------------------------------------------------------------------------------
 class InputError(AppException, code="INVALID_IMAGE", status=422):
     """The uploaded image cannot be used."""

@@ -1,4 +1,8 @@
-"""Where an image comes from: exactly one of an upload, a URL, or base64 text."""
+"""Where an image comes from: exactly one of an upload, a URL, or base64 text.
+
+The upload is field ``file`` or, as remove.bg names it, ``image_file``; the body may be
+multipart, urlencoded or JSON (`bodies.accept_any_body`), with the same field names.
+"""
 
 import base64
 import binascii
@@ -19,13 +23,19 @@ from center_api.core.request_facts import reserve_input
 from center_api.core.settings import Settings
 from center_api.kernel.imaging import probe_image
 
-SOURCE_FIELDS = ("file", "image_url", "image_file_b64")
+SOURCE_FIELDS = ("file", "image_file", "image_url", "image_file_b64")
+UPLOAD_FIELDS = ("file", "image_file")
 
 
 _SOURCE_TYPES: list[tuple[str, Any, Any]] = [
     (
         "file",
         Annotated[UploadFile | None, Meta(description="The image as a multipart upload.")],
+        None,
+    ),
+    (
+        "image_file",
+        Annotated[UploadFile | None, Meta(description="Another name for `file` (remove.bg's).")],
         None,
     ),
     (
@@ -85,17 +95,19 @@ async def read_image_source(form: Struct, settings: Settings) -> bytes:
         UrlNotAllowedError / FetchFailedError: a refused or failed URL.
         InsufficientQuotaError: the image's megapixels exceed what is left of the quota.
     """
-    given = [name for name in SOURCE_FIELDS if getattr(form, name) not in (None, "")]
+    given = [name for name in SOURCE_FIELDS if getattr(form, name, None) not in (None, "")]
     if not given:
         raise MissingSourceError(
-            "No image was sent: use one of the fields file, image_url or image_file_b64.",
+            "No image was sent: use one of the fields file (or image_file), image_url or "
+            "image_file_b64.",
             details={"fields": list(SOURCE_FIELDS)},
         )
     if len(given) > 1:
         raise MultipleSourcesError("Send exactly one image source.", details={"given": given})
     max_bytes = settings.images.max_bytes
-    upload, url, text = (getattr(form, name) for name in SOURCE_FIELDS)
-    if isinstance(upload, UploadFile):
+    upload = upload_of(form)
+    url, text = getattr(form, "image_url", None), getattr(form, "image_file_b64", None)
+    if upload is not None:
         data = _capped(await upload.read(max_bytes + 1), max_bytes)
     elif url:
         data = await fetch_bytes(str(url), settings.fetch, max_bytes)
@@ -104,6 +116,15 @@ async def read_image_source(form: Struct, settings: Settings) -> bytes:
     probe_image(data, settings.images)  # refuse from the header, before any pixel
     await reserve_input()
     return data
+
+
+def upload_of(form: Struct) -> UploadFile | None:
+    """The form's uploaded image (field ``file`` or ``image_file``), if it carries one."""
+    for name in UPLOAD_FIELDS:
+        value = getattr(form, name, None)
+        if isinstance(value, UploadFile):
+            return value
+    return None
 
 
 def decode_base64_image(text: str, max_bytes: int) -> bytes:

@@ -90,7 +90,7 @@ from center_api.registry.spec import (
     SliceResult,
 )
 from center_api.sdk import vision
-from center_api.sdk.routes import ImageRoute, image_route
+from center_api.sdk.routes import ImageRoute, image_post, image_route
 
 # Route access: every route needs a key; ``opt=sdk.ADMIN_ONLY`` restricts it to admin keys,
 # ``opt=sdk.PUBLIC`` opens it to anyone. Use as ``data: Annotated[MyForm, sdk.MULTIPART]``.
@@ -163,6 +163,7 @@ __all__ = [
     "fetch_bytes",
     "get",
     "image_form",
+    "image_post",
     "image_response",
     "image_route",
     "inject",

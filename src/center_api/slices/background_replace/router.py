@@ -74,7 +74,7 @@ id_photo = sdk.image_route(
 )
 
 
-@sdk.post(
+@sdk.image_post(
     "/image",
     summary="Put the subject on another photo",
     description=(
