@@ -2,7 +2,8 @@
 
 Layers, bottom to top; imports only point down, and a package may always import itself:
 
-    core → db, kernel → registry, usage, auth → http → sdk → slices/*, plugins/* → tasks → bootstrap
+    core → db, kernel → registry, usage, auth → http → sdk → slices/*, plugins/* → tasks, compat,
+    web → bootstrap
 
 Built-in slices and plugins import ``center_api.sdk`` only (the tools slice may also read
 ``registry`` and ``usage``). ``testing`` is the kit for plugin authors: it may import anything,
@@ -29,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("http",),
     ("sdk",),
     ("slices", "plugins"),
-    ("tasks",),
+    ("tasks", "compat", "web"),
     ("bootstrap",),
 ]
 TIER = {package: tier for tier, packages in enumerate(LAYERS) for package in packages}

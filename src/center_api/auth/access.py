@@ -6,6 +6,7 @@ Every handler is protected unless it opts out through its ``opt``:
   needed; a valid key presented is still recognised), ``"metrics"`` (public when
   ``auth.public_metrics``, else admin);
 - ``tool``: set on every route of an image slice; its POST calls are billed to the key's quota;
+- ``billed``: true bills every method of a ``tool`` route, not only POST (rembg's ``GET ?url=``);
 - ``rate_limited``: false exempts a public route from rate limits (the liveness probe).
 """
 
@@ -18,6 +19,7 @@ from center_api.core.settings import Settings
 
 ACCESS = "access"
 TOOL = "tool"
+BILLED = "billed"
 RATE_LIMITED = "rate_limited"
 PUBLIC = {ACCESS: "public"}
 ADMIN_ONLY = {ACCESS: "admin"}
@@ -36,4 +38,5 @@ def access_of(handler: BaseRouteHandler, settings: Settings) -> str:
 
 def is_billable(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> bool:
     """POST calls to an image slice's routes are billed; reading catalogs or tasks is not."""
-    return connection.scope.get("method") == "POST" and bool(handler.opt.get(TOOL))
+    is_computing = connection.scope.get("method") == "POST" or bool(handler.opt.get(BILLED))
+    return is_computing and bool(handler.opt.get(TOOL))

@@ -136,6 +136,10 @@ class FetchFailedError(InputError, code="FETCH_FAILED", status=422):
     """The named URL could not be fetched (network error, timeout, non-2xx answer)."""
 
 
+class NoForegroundError(InputError, code="NO_FOREGROUND", status=422):
+    """Nothing of the photo was kept: no subject to scale, place or report (remove.bg's routes)."""
+
+
 class NoFaceDetectedError(InputError, code="NO_FACE_DETECTED", status=422):
     """The operation needs a face and none was found."""
 
