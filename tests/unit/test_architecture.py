@@ -24,7 +24,7 @@ PLUGIN_SOURCES = sorted((ROOT / "plugins").glob("*/src"))
 MAX_MODULE_LINES = 400
 
 LAYERS: list[tuple[str, ...]] = [
-    ("core",),
+    ("core", "client"),
     ("db", "kernel"),
     ("registry", "usage", "auth"),
     ("http",),

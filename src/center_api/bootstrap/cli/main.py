@@ -13,6 +13,7 @@ from center_api.bootstrap.cli.images import cutout
 from center_api.bootstrap.cli.keys import keys
 from center_api.bootstrap.cli.models import models
 from center_api.bootstrap.cli.plugins import plugins
+from center_api.bootstrap.cli.remote import remove
 from center_api.core.settings import (
     Settings,
     SettingsError,
@@ -97,3 +98,4 @@ cli.add_command(keys)
 cli.add_command(models)
 cli.add_command(plugins)
 cli.add_command(cutout)
+cli.add_command(remove)
