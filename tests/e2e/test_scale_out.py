@@ -56,6 +56,7 @@ def cluster_env(tmp_path: Path, model_dir: Path) -> Iterator[dict[str, str]]:
                 # Counted in Redis across both APIs; high enough for the test's own polling.
                 "CENTER_API__RATE_LIMIT__PER_ADDRESS_PER_MINUTE": "100000",
                 "CENTER_API__LOGGING__JSON": "true",
+                "CENTER_API__CACHE__BACKEND": "off",  # identical tasks must all run
             }
     finally:
         seaweed.stop()

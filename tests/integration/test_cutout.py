@@ -78,7 +78,9 @@ def test_a_model_in_the_manifest_but_not_installed_names_the_pull_command(make_s
 
 
 def test_concurrent_requests_never_overlap_more_than_two_inferences(make_settings):
-    settings = make_settings(inference={"max_concurrent": 2, "thread_pool_size": 4})
+    settings = make_settings(
+        inference={"max_concurrent": 2, "thread_pool_size": 4}, cache={"backend": "off"}
+    )
     app = create_app(settings)
     image = encode_png(subject_on_background((640, 480))[0])
     with TestClient(app) as client, ThreadPoolExecutor(max_workers=12) as pool:

@@ -63,6 +63,7 @@ def task_settings(make_settings, tmp_path, queue_settings):
             "tasks": {"results_dir": str(tmp_path / "results"), "workers": 1},
             "inference": {"max_concurrent": 1},
             "queue": queue_settings,
+            "cache": {"tasks": False},  # the same image is submitted again and must run again
         }
         return make_settings(**deep_merge(base, sections))
 

@@ -20,6 +20,8 @@ def start_server(
         "MODEL_STORE_DIR": str(model_dir),
         "CENTER_API__TASKS__RESULTS_DIR": str(workdir / "results"),
         "CENTER_API__LOGGING__JSON": "true",
+        # These servers test scheduling with repeated identical inputs: every call must compute.
+        "CENTER_API__CACHE__BACKEND": "off",
         **(extra_env or {}),
     }
     node = start_node("all", env, log)

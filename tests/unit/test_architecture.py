@@ -2,8 +2,8 @@
 
 Layers, bottom to top; imports only point down, and a package may always import itself:
 
-    core → db, kernel → registry, usage, auth → http → sdk → slices/*, plugins/* → tasks, compat,
-    web → bootstrap
+    core → db, kernel → registry, usage, auth → cache → http → sdk → slices/*, plugins/* → tasks,
+    compat, web → bootstrap
 
 Built-in slices and plugins import ``center_api.sdk`` only (the tools slice may also read
 ``registry`` and ``usage``). ``testing`` is the kit for plugin authors: it may import anything,
@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("core", "client"),
     ("db", "kernel"),
     ("registry", "usage", "auth"),
+    ("cache",),
     ("http",),
     ("sdk",),
     ("slices", "plugins"),

@@ -181,7 +181,9 @@ class SecurityHeaders:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state = scope.get("state") or {}
-                await _settle(state, succeeded=message["status"] < 400)
+                facts = current_request_facts()  # a free cache hit is given back too
+                is_charged = facts is None or facts.is_charged
+                await _settle(state, succeeded=message["status"] < 400 and is_charged)
                 rate = state.get(_RATE_HEADERS, [])
                 message["headers"] = _merged(message.get("headers", []), [*fixed, *rate])
             await send(message)

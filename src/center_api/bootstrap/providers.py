@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from center_api.auth.key_store import ApiKeyStore
 from center_api.auth.keys import ANONYMOUS_PRINCIPAL, Principal, principal_of
+from center_api.cache.results import ResultCache
 from center_api.core.metrics import Metrics
 from center_api.core.settings import Settings
 from center_api.http.health import HealthService
@@ -76,6 +77,15 @@ class KernelProvider(Provider):
         kernel.start()
         yield kernel
         await kernel.close()
+
+    @provide
+    async def result_cache(
+        self, settings: Settings, store: ModelStore
+    ) -> AsyncIterator[ResultCache]:
+        """The result cache ``[cache]`` configures; closed with the container."""
+        cache = ResultCache.build(settings, store)
+        yield cache
+        await cache.close()
 
 
 class TaskProvider(Provider):

@@ -29,6 +29,8 @@ class RequestFacts:
     # Set by the security gate for a billable call by a key with a quota.
     quota: QuotaReservation | None = None
     input_reserved: bool = False
+    # False when the answer came from the result cache and hits are not charged.
+    is_charged: bool = True
 
 
 _current: ContextVar[RequestFacts | None] = ContextVar("center_api_request_facts", default=None)
@@ -68,6 +70,13 @@ def note_input(width: int, height: int, size_bytes: int) -> None:
     if facts is not None and facts.megapixels is None:
         facts.megapixels = round(width * height / 1e6, 4)
         facts.input_bytes = size_bytes
+
+
+def note_uncharged() -> None:
+    """Mark the call as free: its quota reservation is given back even though it succeeds."""
+    facts = _current.get()
+    if facts is not None:
+        facts.is_charged = False
 
 
 def note_error(code: str) -> None:

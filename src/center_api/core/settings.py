@@ -185,6 +185,17 @@ class UsageSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_buffered: PositiveInt = 100_000
 
 
+class CacheSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Results by content: ``memory`` (LRU per process), ``redis`` (shared) or ``off``."""
+
+    backend: Literal["memory", "redis", "off"] = "memory"
+    max_mb: PositiveInt = 256  # memory: the LRU's size; redis: the largest value kept
+    url: str | None = ""  # redis: "" = the queue's Redis; ttl_s: how long an entry lives there
+    ttl_s: PositiveInt = 86_400
+    charge_hits: bool = True  # false: a hit's quota is given back (its usage row stays)
+    tasks: bool = True  # tasks look up and keep results too
+
+
 class LoggingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """Log level and format; ``json=None`` means JSON off a TTY, readable on one."""
 
@@ -248,6 +259,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     fetch: FetchSettings = msgspec.field(default_factory=FetchSettings)
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
+    cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
     queue: QueueSettings = msgspec.field(default_factory=QueueSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)

@@ -1,10 +1,17 @@
-"""HTTP answers every slice router shares: image bytes with metadata headers, or JSON."""
+"""HTTP answers every slice router shares: image bytes with metadata headers, or JSON.
+
+`cached_call` puts the result cache around a route's service call: ``X-Cache: HIT | MISS``,
+``Cache-Control: no-cache`` recomputes.
+"""
 
 import base64
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response
 
+from center_api.cache.results import ResultCache
+from center_api.core.request_facts import note_uncharged
 from center_api.http.middleware import request_id_of
 from center_api.registry.spec import SliceResult
 
@@ -46,3 +53,46 @@ def image_response(
         }
         return Response(content=body, media_type=JSON, headers=headers)
     return Response(content=result.content, media_type=result.media_type, headers=headers)
+
+
+async def cached_call(  # noqa: PLR0913, PLR0917 - what the key is made of, and the call itself
+    request: Request[Any, Any, Any],
+    cache: ResultCache,
+    operation: Callable[..., Any],
+    image: bytes,
+    options: Any,
+    compute: Callable[[], Awaitable[Any]],
+) -> Any:
+    """``compute()``'s result, or the cached one for the same image, route and options.
+
+    ``operation`` is the service method the route calls (its module and name, and its
+    package's code, are part of the key). A `SliceResult` comes back with ``cache`` =
+    ``HIT`` or ``MISS`` in its metadata (so ``X-Cache``); a hit is not charged to the quota
+    when ``[cache] charge_hits`` is false. ``Cache-Control: no-cache`` (or ``no-store``)
+    skips the lookup and computes again.
+    """
+    tool = str(request.route_handler.opt.get("tool") or "")
+    module = getattr(operation, "__module__", "") or ""
+    key = (
+        cache.key_for(
+            tool=tool,
+            operation=f"{module}.{getattr(operation, '__qualname__', '')}",
+            package=module.split(".", 1)[0],
+            image=image,
+            options=options,
+        )
+        if tool and module
+        else None
+    )
+    directives = request.headers.get("cache-control", "").lower()
+    refresh = "no-cache" in directives or "no-store" in directives
+    result, outcome = await cache.through(key, compute, refresh=refresh)
+    if outcome is None or not isinstance(result, SliceResult):
+        return result
+    if outcome == "HIT" and not cache.settings.charge_hits:
+        note_uncharged()
+    return SliceResult(
+        content=result.content,
+        media_type=result.media_type,
+        metadata={**result.metadata, "cache": outcome},
+    )

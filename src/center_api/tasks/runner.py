@@ -5,12 +5,14 @@ import contextlib
 import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import msgspec
 from dishka import AsyncContainer
 from sqlalchemy import Executable
 
+from center_api.cache.results import ResultCache
 from center_api.core.errors import AppException
 from center_api.core.logging import get_logger
 from center_api.core.request_facts import bind_request_facts, current_request_facts
@@ -135,7 +137,10 @@ class TaskRunner:
             facts.input_bytes = len(image)
         options = msgspec.convert(task.options, entry.slice.options_type)
         async with self._container() as scope:
-            return await entry.slice.run(scope, image, options)
+            cache = await scope.get(ResultCache)
+            key = cache.task_key(entry.slice, image, options)
+            result, _ = await cache.through(key, partial(entry.slice.run, scope, image, options))
+            return result
 
     async def _on_success(
         self, task: ProcessingTask, attempt: int, result: SliceResult, seconds: float
