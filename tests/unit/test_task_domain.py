@@ -29,6 +29,12 @@ LEGAL = {
     (S.PROCESSING, S.CANCELLED),
     (S.PAUSED, S.PENDING),  # resume
     (S.PROCESSING, S.PENDING),  # retry, or crash recovery
+    (S.PROCESSING, S.PAUSING),  # pause asked for: stops at the next checkpoint
+    (S.PAUSING, S.PAUSED),  # the checkpoint came
+    (S.PAUSING, S.PROCESSING),  # resumed before it got there
+    (S.PAUSING, S.COMPLETED),  # finished before its next checkpoint
+    (S.PAUSING, S.FAILED),
+    (S.PAUSING, S.CANCELLED),
 }
 
 

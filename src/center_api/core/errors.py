@@ -62,6 +62,10 @@ class BusinessRuleViolationError(DomainError, code="BUSINESS_RULE_VIOLATION", st
     """The request conflicts with the current state (e.g. an illegal task transition)."""
 
 
+class TaskNotPausableError(BusinessRuleViolationError, code="TASK_NOT_PAUSABLE"):
+    """A running task with no checkpoint cannot stop midway: it will finish first."""
+
+
 class InsufficientQuotaError(DomainError, code="INSUFFICIENT_QUOTA", status=402):
     """The caller's quota is used up."""
 

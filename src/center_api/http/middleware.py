@@ -67,6 +67,8 @@ class RequestOutcome:
     facts: RequestFacts
     # The image slice whose route answered (the route's ``tool`` opt), if any.
     tool: str | None = None
+    # The model that answered (the response's X-Model header), if the route names one.
+    model: str | None = None
 
 
 RequestObserver = Callable[[RequestOutcome], None]
@@ -90,7 +92,7 @@ class RequestContextMiddleware:
         request_id = client_request_id(scope) or new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         facts = bind_request_facts()
-        status = {"code": 500, "started": False, "bytes": 0}
+        status: dict[str, Any] = {"code": 500, "started": False, "bytes": 0, "model": None}
         header = (REQUEST_ID_HEADER.encode(), request_id.encode())
 
         async def send_with_id(message: Message) -> None:
@@ -99,6 +101,8 @@ class RequestContextMiddleware:
                 status["started"] = True
                 headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
                 message["headers"] = [*headers, header]
+                model = next((v for k, v in headers if k.lower() == b"x-model"), None)
+                status["model"] = model.decode("latin-1")[:128] if model else None
             elif message["type"] == "http.response.body":
                 status["bytes"] += len(message.get("body", b""))
             await send(message)
@@ -129,6 +133,7 @@ class RequestContextMiddleware:
                         request_id=request_id,
                         facts=facts,
                         tool=getattr(handler, "opt", {}).get("tool") if handler else None,
+                        model=status["model"],
                     )
                 )
 

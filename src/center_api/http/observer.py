@@ -31,5 +31,6 @@ class UsageObserver:
                 input_bytes=facts.input_bytes,
                 output_bytes=outcome.response_bytes if outcome.status_code < 400 else None,
                 request_id=outcome.request_id,
+                model=outcome.model,
             )
         )

@@ -3,10 +3,11 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from center_api.core.errors import TaskNotPausableError
 from center_api.db.models import ProcessingTask
+from center_api.tasks.batches import refresh_batch
 from center_api.tasks.domain import TERMINAL, TaskStatus, check_transition
 from center_api.tasks.parts import TaskParts
-from center_api.tasks.runner import refresh_batch
 from center_api.tasks.store import quota_refund
 
 
@@ -32,28 +33,83 @@ class TaskControl:
         return await self.store.get(task_id)
 
     async def pause(self, task_id: str, owner: str | None = None) -> ProcessingTask:
-        """Hold a pending task (a batch: its pending children)."""
-        await self.store.get(task_id, owner)
+        """Hold a task: pending ones at once, running ones at their next checkpoint.
+
+        A batch stops starting children (its pending ones become PAUSED) and is PAUSING until
+        the running ones finish, then PAUSED. A running single task with a checkpoint becomes
+        PAUSING and PAUSED at its next one; one without cannot stop midway (409). Pausing a
+        PAUSING or PAUSED task changes nothing.
+
+        Raises:
+            TaskNotPausableError: a running task that has no checkpoint (it will finish first).
+        """
+        task = await self.store.get(task_id, owner)
+        status = TaskStatus(task.status)
+        if status in {TaskStatus.PAUSING, TaskStatus.PAUSED}:
+            return task
         children = await self.store.children(task_id)
         if children:
-            for child in children:
-                if child.status == TaskStatus.PENDING:
-                    await self._move(str(child.id), TaskStatus.PAUSED)
-            return await self.store.get(task_id)
-        await self._move(task_id, TaskStatus.PAUSED)
-        self.events.publish(task_id, {"id": task_id, "status": TaskStatus.PAUSED.value})
+            return await self._pause_batch(task, children)
+        if status == TaskStatus.PROCESSING and task.checkpoint_position is None:
+            raise TaskNotPausableError(
+                f"Task {task_id} is processing one image and cannot stop midway; it will finish "
+                "first. Cancel it instead, or wait for the result.",
+                details={"task_id": task_id, "status": status},
+            )
+        target = TaskStatus.PAUSING if status == TaskStatus.PROCESSING else TaskStatus.PAUSED
+        await self._move(task_id, target)
+        self.events.publish(task_id, {"id": task_id, "status": target.value})
         return await self.store.get(task_id)
 
+    async def _pause_batch(
+        self, parent: ProcessingTask, children: list[ProcessingTask]
+    ) -> ProcessingTask:
+        parent_id = str(parent.id)
+        if TaskStatus(parent.status) in TERMINAL:
+            check_transition(parent_id, TaskStatus(parent.status), TaskStatus.PAUSED)
+        for child in children:
+            if child.status == TaskStatus.PENDING:
+                child_id = str(child.id)
+                if await self.store.transition(child_id, TaskStatus.PAUSED):
+                    self.events.publish(child_id, {"id": child_id, "status": "PAUSED"})
+        # The parent waits for its running children (PAUSING), or is PAUSED at once.
+        target = TaskStatus.PAUSING if parent.status == TaskStatus.PROCESSING else TaskStatus.PAUSED
+        await self.store.transition(parent_id, target)
+        await refresh_batch(self.store, self.events, parent_id)
+        return await self.store.get(parent_id)
+
     async def resume(self, task_id: str, owner: str | None = None) -> ProcessingTask:
-        """Put a paused task (a batch: its paused children) back in the queue."""
-        await self.store.get(task_id, owner)
+        """Continue a paused task (a batch: its paused children) from where it stopped.
+
+        A PAUSED task goes back to the queue and resumes from its checkpoint; a PAUSING one
+        that has not reached it yet simply goes on (PROCESSING). Finished children are not run
+        again.
+        """
+        task = await self.store.get(task_id, owner)
+        status = TaskStatus(task.status)
         children = await self.store.children(task_id)
-        targets = [c for c in children if c.status == TaskStatus.PAUSED] if children else []
-        for task in targets or ([] if children else [await self.store.get(task_id)]):
-            await self._move(str(task.id), TaskStatus.PENDING)
-            await self.queue.enqueue(str(task.id), task.priority)
-            self.events.publish(str(task.id), {"id": str(task.id), "status": "PENDING"})
+        if children:
+            if status in {TaskStatus.PAUSING, TaskStatus.PAUSED}:
+                back = TaskStatus.PROCESSING if status == TaskStatus.PAUSING else TaskStatus.PENDING
+                await self.store.transition(task_id, back)
+                self.events.publish(task_id, {"id": task_id, "status": back.value})
+            elif status not in {TaskStatus.PROCESSING, TaskStatus.PENDING}:
+                check_transition(task_id, status, TaskStatus.PENDING)
+            for child in children:
+                if child.status == TaskStatus.PAUSED:
+                    await self._requeue(child)
+            return await self.store.get(task_id)
+        if status == TaskStatus.PAUSING:
+            await self._move(task_id, TaskStatus.PROCESSING)
+            self.events.publish(task_id, {"id": task_id, "status": "PROCESSING"})
+        else:
+            await self._requeue(task)
         return await self.store.get(task_id)
+
+    async def _requeue(self, task: ProcessingTask) -> None:
+        await self._move(str(task.id), TaskStatus.PENDING)
+        await self.queue.enqueue(str(task.id), task.priority)
+        self.events.publish(str(task.id), {"id": str(task.id), "status": "PENDING"})
 
     async def _move(self, task_id: str, target: TaskStatus, **changes: Any) -> ProcessingTask:
         task = await self.store.get(task_id)

@@ -1,4 +1,14 @@
-"""The task state machine (DESIGN.md §7) and the retry policy."""
+"""The task state machine (DESIGN.md §7) and the retry policy.
+
+    PENDING ──claim──▶ PROCESSING ──done──▶ COMPLETED
+       │  ▲               │   ▲  ╲──error──▶ FAILED (or back to PENDING for a retry)
+  pause│  │resume    pause│   │resume
+       ▼  │               ▼   │
+      PAUSED ◀─checkpoint─ PAUSING ──done/error──▶ COMPLETED / FAILED
+
+Any state but a terminal one can be CANCELLED. A run pauses only at a checkpoint (a batch:
+between children); a run without one answers a pause with 409 and finishes first.
+"""
 
 from enum import StrEnum
 
@@ -17,6 +27,8 @@ class TaskStatus(StrEnum):
 
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"
+    # Running, asked to pause: stops at its next checkpoint (a batch: once no child runs).
+    PAUSING = "PAUSING"
     PAUSED = "PAUSED"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -27,14 +39,21 @@ TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCEL
 
 # target -> the states it may be entered from
 ALLOWED_FROM: dict[TaskStatus, frozenset[TaskStatus]] = {
-    TaskStatus.PROCESSING: frozenset({TaskStatus.PENDING}),
-    TaskStatus.COMPLETED: frozenset({TaskStatus.PROCESSING}),
-    TaskStatus.FAILED: frozenset({TaskStatus.PENDING, TaskStatus.PROCESSING}),
-    TaskStatus.PAUSED: frozenset({TaskStatus.PENDING}),
-    TaskStatus.CANCELLED: frozenset({TaskStatus.PENDING, TaskStatus.PAUSED, TaskStatus.PROCESSING}),
+    # Claimed from the queue; or a resume that came before the pause landed.
+    TaskStatus.PROCESSING: frozenset({TaskStatus.PENDING, TaskStatus.PAUSING}),
+    TaskStatus.PAUSING: frozenset({TaskStatus.PROCESSING}),
+    # A run that ends before its next checkpoint ends as it would have.
+    TaskStatus.COMPLETED: frozenset({TaskStatus.PROCESSING, TaskStatus.PAUSING}),
+    TaskStatus.FAILED: frozenset({TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.PAUSING}),
+    TaskStatus.PAUSED: frozenset({TaskStatus.PENDING, TaskStatus.PAUSING}),
+    TaskStatus.CANCELLED: frozenset(
+        {TaskStatus.PENDING, TaskStatus.PAUSED, TaskStatus.PROCESSING, TaskStatus.PAUSING}
+    ),
     # Back to the queue: resume from PAUSED, retry or crash recovery from PROCESSING.
     TaskStatus.PENDING: frozenset({TaskStatus.PAUSED, TaskStatus.PROCESSING}),
 }
+# Rows a worker is running (heartbeats, crash recovery).
+RUNNING = frozenset({TaskStatus.PROCESSING, TaskStatus.PAUSING})
 
 
 def can_transition(current: TaskStatus, target: TaskStatus) -> bool:

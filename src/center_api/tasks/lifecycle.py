@@ -7,9 +7,9 @@ from typing import Any
 
 from center_api.core.logging import get_logger
 from center_api.core.settings import Settings
-from center_api.tasks.domain import TaskStatus
+from center_api.tasks.batches import refresh_batch
+from center_api.tasks.domain import RUNNING, TaskStatus
 from center_api.tasks.parts import TaskParts
-from center_api.tasks.runner import refresh_batch
 from center_api.tasks.signals import StopSignals
 from center_api.tasks.store import quota_refund
 
@@ -29,7 +29,7 @@ class TaskLifecycle:
         self._sweeper: asyncio.Task[None] | None = None
         self._draining: asyncio.Task[None] | None = None
         self._signals = StopSignals(self.begin_shutdown)
-        self.events.add_listener(self._stop_if_cancelled)
+        self.events.add_listener(self._steer)
 
     async def start(self) -> None:
         """Start delivering work and recover what a crash left behind.
@@ -92,14 +92,24 @@ class TaskLifecycle:
         await self.events.stop()
         self._signals.uninstall()
 
-    def _stop_if_cancelled(self, task_id: str, event: dict[str, Any]) -> None:
-        """A cancel made through any process stops the run here, if it runs here."""
+    def _steer(self, task_id: str, event: dict[str, Any]) -> None:
+        """A cancel or pause made through any process reaches the run here, if it runs here.
+
+        A cancel stops the run at once; PAUSING asks it to stop at its next checkpoint, and
+        PROCESSING (a resume before it got there) withdraws that.
+        """
+        status = event.get("status")
         running = self.runner.running.get(task_id)
-        if running is not None and event.get("status") == TaskStatus.CANCELLED.value:
+        if running is not None and status == TaskStatus.CANCELLED.value:
             running.cancel()
+        progress = self.runner.progress.get(task_id)
+        if progress is not None and status in {TaskStatus.PAUSING, TaskStatus.PROCESSING}:
+            progress.request_pause(status == TaskStatus.PAUSING)
 
     async def recover(self, *, stale_only: bool = False) -> None:
         """PROCESSING rows (a crash) are requeued or failed; PENDING rows are requeued.
+
+        PAUSING rows (a crash while a pause was on its way) become PAUSED.
 
         On a shared queue a PROCESSING row may be running in another process: only rows whose
         heartbeat is older than ``tasks.stale_after_s`` count as crashed, and the move is
@@ -107,9 +117,7 @@ class TaskLifecycle:
         ``stale_only`` (the periodic check) leaves PENDING rows alone, since their jobs are
         still in the queue.
         """
-        wanted = (
-            [TaskStatus.PROCESSING] if stale_only else [TaskStatus.PROCESSING, TaskStatus.PENDING]
-        )
+        wanted = [*RUNNING] if stale_only else [*RUNNING, TaskStatus.PENDING]
         stale_before = self._stale_before()
         recovered = 0
         # Live PROCESSING rows are filtered out in the query, and the UPDATE checks again.
@@ -119,7 +127,10 @@ class TaskLifecycle:
                 await self.queue.enqueue(task_id, task.priority)  # a duplicate job is a no-op
                 recovered += 1
                 continue
-            if task.attempts >= task.max_attempts:
+            changes: dict[str, Any]
+            if task.status == TaskStatus.PAUSING:  # asked to pause: it stays so (resume later)
+                target, changes = TaskStatus.PAUSED, {}
+            elif task.attempts >= task.max_attempts:
                 target, changes = (
                     TaskStatus.FAILED,
                     {

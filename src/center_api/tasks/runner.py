@@ -15,14 +15,17 @@ from sqlalchemy import Executable
 from center_api.cache.results import ResultCache
 from center_api.core.errors import AppException
 from center_api.core.logging import get_logger
+from center_api.core.progress import TaskPaused, TaskProgress, bind_progress, unbind_progress
 from center_api.core.request_facts import bind_request_facts, current_request_facts
 from center_api.core.settings import FetchSettings, TaskSettings
 from center_api.db.models import ProcessingTask
 from center_api.registry.loader import SliceRegistry
 from center_api.registry.spec import SliceResult
+from center_api.tasks.batches import refresh_batch
 from center_api.tasks.callbacks import send_callback
-from center_api.tasks.domain import TERMINAL, TaskStatus, backoff_seconds, is_transient
+from center_api.tasks.domain import TaskStatus, backoff_seconds, is_transient
 from center_api.tasks.events import TaskEvents
+from center_api.tasks.progress import task_progress
 from center_api.tasks.queue.port import TaskQueue
 from center_api.tasks.results import ResultStore
 from center_api.tasks.store import TaskStore, quota_refund
@@ -51,6 +54,8 @@ class TaskRunner:
         self._settings, self._events = context.settings, context.events
         self._fetch = context.fetch
         self.running: dict[str, asyncio.Task[Any]] = {}
+        # The runs' progress reporters: a pause asked for through any process lands here.
+        self.progress: dict[str, TaskProgress] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, task_id: str) -> None:
@@ -62,10 +67,23 @@ class TaskRunner:
         """
         task = await self._store.get(task_id)
         started, attempt = datetime.now(UTC), task.attempts + 1
+        progress = task_progress(task, self._store, self._events)
+        self.progress[task_id] = progress  # before the claim: a pause right after it is heard
+        try:
+            await self._claim_and_run(task, started, attempt, progress)
+        finally:
+            if self.progress.get(task_id) is progress:
+                del self.progress[task_id]
+
+    async def _claim_and_run(
+        self, task: ProcessingTask, started: datetime, attempt: int, progress: TaskProgress
+    ) -> None:
+        task_id = str(task.id)
         claim = asyncio.ensure_future(
             self._store.transition(
                 task_id,
                 TaskStatus.PROCESSING,
+                only_from={TaskStatus.PENDING},
                 started_at=started,
                 heartbeat_at=started,
                 attempts=attempt,
@@ -87,7 +105,7 @@ class TaskRunner:
         self.running[task_id] = current  # from now on a cancel event can stop it
         heartbeat = asyncio.get_running_loop().create_task(self._beat(task_id, attempt))
         try:
-            await self._attempt(task, attempt)
+            await self._attempt(task, attempt, progress)
         except asyncio.CancelledError:
             await self._on_cancelled(task, attempt)
             raise
@@ -97,7 +115,7 @@ class TaskRunner:
                 await heartbeat
             self.running.pop(task_id, None)
 
-    async def _attempt(self, task: ProcessingTask, attempt: int) -> None:
+    async def _attempt(self, task: ProcessingTask, attempt: int, progress: TaskProgress) -> None:
         """Run the claimed ``attempt`` and record its outcome (success, failure or retry)."""
         task_id = str(task.id)
         logger.info("task.started", task_id=task_id, tool=task.tool, attempt=attempt)
@@ -108,12 +126,17 @@ class TaskRunner:
         facts.caller = task.caller
         # Read from the input's header at submission: the kernel's memory estimate for the job.
         facts.megapixels = task.reserved_megapixels or None
+        token = bind_progress(progress)  # the run's task (wait_for) copies this context
         try:
             result = await asyncio.wait_for(self._run(task), task.timeout_s or None)
+        except TaskPaused as paused:
+            outcome = self._on_paused(task, attempt, paused)
         except Exception as exc:  # every failure is recorded on the task
             outcome = self._on_failure(task, attempt, exc, time.perf_counter() - begin)
         else:
             outcome = self._on_success(task, attempt, result, time.perf_counter() - begin)
+        finally:
+            unbind_progress(token)
         await _uninterrupted(outcome)
 
     async def _beat(self, task_id: str, attempt: int) -> None:
@@ -154,7 +177,7 @@ class TaskRunner:
                 task_id,
                 TaskStatus.COMPLETED,
                 attempt=attempt,
-                also=[self._usage(task, 200, None, seconds, len(result.content))],
+                also=[self._usage(task, 200, None, seconds, result)],
                 progress=100,
                 result_ref=key,
                 result_media_type=result.media_type,
@@ -215,6 +238,40 @@ class TaskRunner:
         if moved:
             logger.info("task.requeued_on_stop", task_id=task_id)
             self.publish(task_id, TaskStatus.PENDING, 0)
+            return
+        # Asked to pause: it stops here as well, and resumes from its last stored checkpoint.
+        await self._hold(task, attempt)
+
+    async def _on_paused(self, task: ProcessingTask, attempt: int, paused: TaskPaused) -> None:
+        """The run stopped at a checkpoint because a pause was asked for: PAUSING → PAUSED.
+
+        The attempt is given back (a pause is no failure). If a resume came first (the row is
+        PROCESSING again), the run goes back to the queue and continues from the checkpoint.
+        """
+        task_id = str(task.id)
+        saved: dict[str, Any] = {
+            "checkpoint_position": paused.position,
+            "checkpoint_state": paused.state,
+        }
+        if await self._hold(task, attempt, **saved):
+            return
+        if await self._store.transition(
+            task_id, TaskStatus.PENDING, attempt=attempt, attempts=task.attempts, **saved
+        ):
+            self.publish(task_id, TaskStatus.PENDING, None)
+            await self._queue.enqueue(task_id, task.priority)
+
+    async def _hold(self, task: ProcessingTask, attempt: int, **saved: Any) -> bool:
+        """PAUSING → PAUSED with the attempt given back; True if it moved."""
+        task_id = str(task.id)
+        moved = await self._store.transition(
+            task_id, TaskStatus.PAUSED, attempt=attempt, attempts=task.attempts, **saved
+        )
+        if moved:
+            logger.info("task.paused", task_id=task_id, position=saved.get("checkpoint_position"))
+            self.publish(task_id, TaskStatus.PAUSED, None)
+            await self._refresh_parent(task)
+        return moved
 
     async def _finish(self, task: ProcessingTask, status: TaskStatus) -> None:
         logger.info("task.finished", task_id=str(task.id), status=status.value)
@@ -241,10 +298,15 @@ class TaskRunner:
 
     @staticmethod
     def _usage(
-        task: ProcessingTask, status: int, code: str | None, seconds: float, size: int | None
+        task: ProcessingTask,
+        status: int,
+        code: str | None,
+        seconds: float,
+        result: SliceResult | None,
     ) -> Executable:
         """The INSERT of this attempt's usage row (run with the transition that ends it)."""
         facts = current_request_facts()
+        model = result.metadata.get("model") if result is not None else None
         record = UsageRecord(
             tool=task.tool,
             caller=task.caller,
@@ -254,8 +316,9 @@ class TaskRunner:
             error_code=code,
             megapixels=facts.megapixels if facts else None,
             input_bytes=facts.input_bytes if facts else None,
-            output_bytes=size,
+            output_bytes=len(result.content) if result is not None else None,
             task_id=str(task.id),
+            model=str(model)[:128] if model else None,
         )
         return usage_insert(record)
 
@@ -303,29 +366,3 @@ async def _delete_quietly(results: ResultStore, key: str) -> None:
         await results.delete(key)
     except Exception:  # storage trouble too: the result sweep removes it later
         logger.warning("task.result_cleanup_failed", key=key, exc_info=True)
-
-
-async def refresh_batch(store: TaskStore, events: TaskEvents, parent_id: str) -> None:
-    """Recompute a batch's progress and status from its children."""
-    children = await store.children(parent_id)
-    if not children:
-        return
-    progress = round(sum(c.progress for c in children) / len(children))
-    statuses = [TaskStatus(c.status) for c in children]
-    if not all(s in TERMINAL for s in statuses):
-        await store.transition(parent_id, TaskStatus.PROCESSING)
-        await store.set_fields(parent_id, progress=progress)
-        events.publish(parent_id, {"id": parent_id, "status": "PROCESSING", "progress": progress})
-        return
-    if TaskStatus.COMPLETED in statuses:
-        target = TaskStatus.COMPLETED
-    elif all(s == TaskStatus.CANCELLED for s in statuses):
-        target = TaskStatus.CANCELLED
-    else:
-        target = TaskStatus.FAILED
-    await store.transition(parent_id, TaskStatus.PROCESSING)
-    changes: dict[str, Any] = {"progress": 100, "finished_at": datetime.now(UTC)}
-    if target == TaskStatus.FAILED:
-        changes |= {"error_code": "BATCH_FAILED", "error_message": "Every item failed."}
-    await store.transition(parent_id, target, **changes)
-    events.publish(parent_id, {"id": parent_id, "status": target.value, "progress": 100})

@@ -57,6 +57,8 @@ class TaskView(Struct, kw_only=True):
     tool: str
     status: str
     progress: int
+    # What a running task says it does ("step 2/3", "frame 120/300"), if it says.
+    stage: str | None = None
     priority: int
     attempts: int
     max_attempts: int
@@ -88,6 +90,7 @@ def task_view(task: ProcessingTask, children: dict[str, int] | None = None) -> T
         tool=task.tool,
         status=task.status,
         progress=task.progress,
+        stage=task.stage,
         priority=task.priority,
         attempts=task.attempts,
         max_attempts=task.max_attempts,

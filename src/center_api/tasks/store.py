@@ -13,7 +13,7 @@ from center_api.auth.quotas import release_statement
 from center_api.core.errors import TaskNotFoundError, ValidationError
 from center_api.db.models import ProcessingTask
 from center_api.http.paging import MAX_LIMIT, MAX_OFFSET
-from center_api.tasks.domain import ALLOWED_FROM, TaskStatus
+from center_api.tasks.domain import ALLOWED_FROM, RUNNING, TaskStatus
 
 
 def parse_task_id(task_id: str) -> UUID:
@@ -93,7 +93,7 @@ class TaskStore:
             )
             return list(rows), int(total or 0)
 
-    async def transition(
+    async def transition(  # noqa: PLR0913 - each keyword is one guard of the UPDATE
         self,
         task_id: str,
         target: TaskStatus,
@@ -101,6 +101,7 @@ class TaskStore:
         attempt: int | None = None,
         stale_before: datetime | None = None,
         also: Sequence[Executable] = (),
+        only_from: Iterable[TaskStatus] | None = None,
         **changes: Any,
     ) -> bool:
         """Move to ``target`` only if the row is in a state allowed to; True if it moved.
@@ -110,9 +111,11 @@ class TaskStore:
         ``attempt`` fences a worker to its own run: the row moves only while its ``attempts``
         is still that number (a worker wrongly taken for dead cannot finish a newer run).
         ``stale_before`` moves it only if its last heartbeat is older (two processes recovering
-        the same dead worker's task: one wins).
+        the same dead worker's task: one wins). ``only_from`` narrows the states it may leave
+        (a claim takes PENDING rows only, not a PAUSING one a resume could also move).
         """
-        allowed = [s.value for s in ALLOWED_FROM[target]]
+        sources = ALLOWED_FROM[target] if only_from is None else set(only_from)
+        allowed = [s.value for s in sources if s in ALLOWED_FROM[target]]
         conditions = [
             ProcessingTask.id == parse_task_id(task_id),
             ProcessingTask.status.in_(allowed),
@@ -151,7 +154,7 @@ class TaskStore:
             update(ProcessingTask)
             .where(
                 ProcessingTask.id == parse_task_id(task_id),
-                ProcessingTask.status == TaskStatus.PROCESSING.value,
+                ProcessingTask.status.in_([s.value for s in RUNNING]),
                 ProcessingTask.attempts == attempt,
             )
             .values(heartbeat_at=datetime.now(UTC))
@@ -165,7 +168,7 @@ class TaskStore:
     ) -> list[ProcessingTask]:
         """Runnable rows (no batch parents) in ``statuses``, by priority then age.
 
-        ``stale_before`` leaves out PROCESSING rows whose last heartbeat is newer (their
+        ``stale_before`` leaves out running rows whose last heartbeat is newer (their
         workers are alive); other statuses are unaffected.
         """
         conditions: list[ColumnElement[bool]] = [
@@ -173,8 +176,8 @@ class TaskStore:
             ProcessingTask.input_ref.is_not(None),
         ]
         if stale_before is not None:
-            processing = ProcessingTask.status == TaskStatus.PROCESSING.value
-            conditions.append(or_(~processing, _is_stale(stale_before)))
+            running = ProcessingTask.status.in_([s.value for s in RUNNING])
+            conditions.append(or_(~running, _is_stale(stale_before)))
         async with self._db.get_session() as session:
             rows = await session.scalars(
                 select(ProcessingTask)

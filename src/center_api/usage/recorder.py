@@ -40,6 +40,8 @@ class UsageRecord:
     output_bytes: int | None = None
     request_id: str | None = None
     task_id: str | None = None
+    # The model that answered (the X-Model of the response), where the tool names one.
+    model: str | None = None
 
 
 def _columns(record: UsageRecord) -> dict[str, object]:
