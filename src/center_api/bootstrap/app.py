@@ -18,7 +18,7 @@ from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
-from center_api import __version__, compat
+from center_api import __version__, compat, web
 from center_api.auth.access import PUBLIC
 from center_api.auth.gate import SecurityGate, SecurityHeaders, warn_if_exposed
 from center_api.auth.key_store import ApiKeyStore
@@ -63,6 +63,7 @@ def create_app(
         route_handlers=[
             api_router(runtime.registry, [task_routes.stats, task_routes.build_router()]),
             *compat.build_routers(),
+            web.build_router(),
             metrics,
         ],
         guards=[gate.guard],
