@@ -10,7 +10,7 @@ import zipfile
 import msgspec
 import pytest
 from litestar import Litestar
-from litestar.routes import HTTPRoute
+from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.testing import AsyncTestClient, TestClient
 
 from center_api.auth.access import access_of
@@ -18,6 +18,7 @@ from center_api.bootstrap.app import create_app
 from center_api.db import migrate
 from tests.conftest import assert_error, encode_png, subject_on_background
 from tests.integration.test_security import make_key
+from tests.integration.test_task_sockets import refused
 from tests.support.services import fresh_postgres_database
 
 TASKS = "/api/v1/tasks"
@@ -96,6 +97,20 @@ def test_every_route_needs_its_rights_under_every_spelling(keyed_settings):
                     assert status in (403, 404, 405), (*where, variant, status)
             checked += 1
     assert checked >= 15  # the tasks, tools, slice and stats routes were all walked
+
+
+def test_every_websocket_route_needs_a_key_or_a_token(keyed_settings):
+    """The route table's WebSocket routes: refused (4401) without a key, reached with one."""
+    _, user = make_key(keyed_settings, name="user", role="user")
+    app = create_app(keyed_settings)
+    sockets = [r.path for r in app.routes if isinstance(r, WebSocketRoute)]
+    assert len(sockets) >= 2  # one task, many tasks
+    with TestClient(app) as client:
+        for path in sockets:
+            url = re.sub(r"\{\w+:\w+\}", SAMPLE_ID, path) + f"?ids={SAMPLE_ID}"
+            for headers, expected in (({}, 4401), ({"X-API-Key": user}, 4404)):
+                assert refused(client, url, headers) == expected, (path, headers)
+            assert refused(client, url + "&token=abc.def") == 4401, path  # a garbled token
 
 
 def _submit(client, token: str, image: bytes = PNG):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import WebSocketException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +30,7 @@ from center_api.auth.keys import (
 )
 from center_api.auth.quotas import QuotaHold
 from center_api.auth.rate_limit import RateDecision, RateLimiter
+from center_api.auth.task_tokens import TASK_GRANT, TASK_TOKEN, TOKEN_QUERY, verify
 from center_api.core.errors import (
     AppException,
     AuthenticationError,
@@ -75,10 +77,23 @@ class SecurityGate:
             RateLimitedError: the caller's window is used up (429).
             InsufficientQuotaError: a billable call with the key's call quota used up (402).
         """
+        if connection.scope["type"] == "websocket":  # refused before the handshake completes
+            try:
+                await self._admit(connection, handler)
+            except AppException as exc:
+                raise websocket_refusal(exc) from exc
+            return
+        await self._admit(connection, handler)
+
+    async def _admit(
+        self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
         scope = connection.scope
         if scope.get("method") == "OPTIONS":  # CORS preflights carry no credentials
             return
         access = access_of(handler, self.settings)
+        if handler.opt.get(TASK_TOKEN) and await self._admit_task_token(connection):
+            return
         if access == "public":
             principal = await self._recognise(scope)
             set_principal(scope, principal)
@@ -98,6 +113,29 @@ class SecurityGate:
             raise AuthorizationError("This endpoint needs an admin key.")
         if key is not None and is_billable(connection, handler):
             await self._hold_quota(scope, key)
+
+    async def _admit_task_token(self, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+        """A task token (``?token=``) instead of a key, where the route allows it (WebSocket).
+
+        Only when no key is presented in api_key mode; the grant's tasks go into the scope
+        for the handler to hold the socket to.
+
+        Raises:
+            AuthenticationError: a token that is forged, garbled or expired.
+        """
+        token = connection.query_params.get(TOKEN_QUERY)
+        scope = connection.scope
+        if not token or self.settings.auth.mode == "open" or presented_key(scope) is not None:
+            return False
+        grant = verify(token, self.settings.auth.task_token_secret)
+        if grant is None:
+            raise AuthenticationError("The task token is invalid or expired; ask for a new one.")
+        key_id = None if grant.owner == ANONYMOUS_PRINCIPAL.owner else grant.owner
+        principal = Principal(key_id=key_id, role=grant.role)
+        set_principal(scope, principal)
+        scope.setdefault("state", {})[TASK_GRANT] = grant.tasks
+        await self._rate_check(scope, principal)
+        return True
 
     async def _recognise(self, scope: Scope) -> Principal:
         """On a public route: the caller a valid key names, else anonymous.
@@ -158,6 +196,13 @@ class SecurityGate:
         if facts is not None:
             facts.quota = hold
         await hold.reserve(calls=1)
+
+
+def websocket_refusal(exc: AppException) -> WebSocketException:
+    """How a WebSocket is refused: close code 4000 + the HTTP status, reason ``CODE: message``."""
+    return WebSocketException(
+        detail=f"{exc.code}: {exc.message}"[:120], code=4000 + exc.status_code
+    )
 
 
 class SecurityHeaders:

@@ -210,6 +210,9 @@ class AuthSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     # api_key mode: true lets anyone scrape /metrics; false needs an admin key (Prometheus can
     # send it as a bearer token).
     public_metrics: bool = False
+    # Signs the short-lived WebSocket tokens of tasks (HMAC); empty: a random one per process
+    # (set it when several API processes serve one address).
+    task_token_secret: str | None = ""
 
 
 class RateLimitSettings(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -25,6 +25,7 @@ from center_api.kernel.kernel import InferenceKernel
 from center_api.tasks.control import TaskControl
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
 from center_api.tasks.service import TaskService
+from center_api.tasks.sockets import task_socket, tasks_socket, token_answer
 from center_api.tasks.store import canonical_task_id, validate_page
 from center_api.tasks.submit import Submission
 
@@ -223,6 +224,20 @@ resume_task = _control_route(
 )
 
 
+@post("/{task_id:str}/ws-token", summary="A short-lived token for the task's WebSocket")
+@inject
+async def socket_token(
+    task_id: FromPath[str],
+    service: FromDishka[TaskService],
+    settings: FromDishka[Settings],
+    caller: FromDishka[Principal],
+) -> dict[str, Any]:
+    """For browsers (no headers on a WebSocket): ``?token=`` admits the socket for 60 s."""
+    task_id = canonical_task_id(task_id)
+    await service.store.get(task_id, caller.sees_only)  # 404 for another owner's task
+    return token_answer(task_id, caller, settings)
+
+
 @get("/stats", summary="System statistics (admin)", tags=["system"], opt=ADMIN_ONLY)
 @inject
 async def stats(
@@ -250,6 +265,9 @@ def build_router() -> Router:
         get_task,
         get_result,
         task_events,
+        socket_token,
+        task_socket,
+        tasks_socket,
         cancel_task,
         pause_task,
         resume_task,
