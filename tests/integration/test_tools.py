@@ -23,6 +23,9 @@ def test_catalog_lists_every_slice_with_status_routes_and_models(client):
         "produces": ["image"],
         "accepts_image": True,
         "supports_tasks": True,
+        "takes_image": True,
+        "gives_image": True,
+        "takes_video": False,
     }
     model = cutout["models"][0]
     assert model == {

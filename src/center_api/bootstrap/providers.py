@@ -21,6 +21,9 @@ from center_api.http.health import HealthService
 from center_api.kernel.kernel import InferenceKernel
 from center_api.kernel.model_store import ModelStore
 from center_api.registry.loader import SliceRegistry
+from center_api.sdk.orders import TaskDesk
+from center_api.sdk.steps import ToolSteps
+from center_api.tasks.desk import ServiceTaskDesk
 from center_api.tasks.events import TaskEvents
 from center_api.tasks.parts import TaskParts
 from center_api.tasks.queue.local import LocalTaskQueue
@@ -46,6 +49,8 @@ class CoreProvider(Provider):
     usage = from_context(provides=UsageRecorder)
 
     health = provide(HealthService, scope=Scope.REQUEST)
+    # Pipelines: other slices' run() in process, with a usage row per step.
+    tool_steps = provide(ToolSteps, scope=Scope.REQUEST)
 
     @provide(scope=Scope.REQUEST)
     def principal(self, request: Request) -> Principal:
@@ -112,6 +117,11 @@ class TaskProvider(Provider):
         service = TaskService(parts, registry, settings, ApiKeyStore(db))
         yield service
         await service.stop()
+
+    @provide(scope=Scope.REQUEST)
+    def desk(self, service: TaskService, caller: Principal) -> TaskDesk:
+        """The SDK's `TaskDesk` port: a slice's route queues tasks for the calling key."""
+        return ServiceTaskDesk(service, caller.owner)
 
 
 def build_queue(settings: Settings) -> TaskQueue:

@@ -247,9 +247,17 @@ class RegistrySettings(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class SliceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
-    """Per-slice switch; ``None`` means the default (built-ins on, third-party off)."""
+    """Per-slice switch (``None``: built-ins on, third-party off); ``config``: a plugin's own."""
 
     enabled: bool | None = None
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class PipelineSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[pipelines.<name>]``: steps as a request sends them; called as ``steps: "<name>"``."""
+
+    steps: list[dict[str, Any]]
+    description: str = ""
 
 
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -272,6 +280,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
     slices: dict[str, SliceSettings] = msgspec.field(default_factory=dict)
+    pipelines: dict[str, PipelineSettings] = msgspec.field(default_factory=dict)
 
 
 class SettingsError(Exception):

@@ -21,6 +21,7 @@ BUILTIN_SLICES: dict[str, str] = {
     "tools": "center_api.slices.tools:SLICE",
     "background_replace": "center_api.slices.background_replace:SLICE",
     "face_enhance": "center_api.slices.face_enhance:SLICE",
+    "process": "center_api.slices.process:SLICE",
 }
 BUILTIN_DISTRIBUTION = "center-api"
 

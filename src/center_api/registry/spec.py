@@ -12,6 +12,9 @@ Versioning: a slice built for ``X.Y`` loads on a server speaking ``X.Z`` with ``
 factory ``image_route``, more error types, ``fetch_bytes``/``decode_base64_image``, paging bounds,
 ``EXTENSIONS``, ``OutputSize``, ``decode_scaled``, and the vision helpers the built-in slices
 share (segmentation checks, strips and tiles).
+1.3 added ``Capabilities.gives_image`` (what may follow the slice in a pipeline),
+``Capabilities.accepts_video`` (a task whose input is a video), `Slice.gives_image_with`, and
+to the SDK the pipeline entry `ToolSteps` (plan and run other slices in process).
 """
 
 from abc import ABC, abstractmethod
@@ -25,18 +28,29 @@ from msgspec import Struct
 from center_api.core.errors import ValidationError
 from center_api.kernel.model_store import ModelSpec
 
-API_VERSION = "1.2"
+API_VERSION = "1.3"
 ENTRY_POINT_GROUP = "center_api.slices"
 
-Produces = Literal["image", "mask", "json"]
+Produces = Literal["image", "mask", "json", "video"]
 
 
 class Capabilities(Struct, frozen=True, kw_only=True):
-    """What a slice takes and gives."""
+    """What a slice takes and gives.
+
+    Attributes:
+        produces: the kinds of answer its routes give.
+        accepts_image: ``run()`` takes an image (so it can be a pipeline step).
+        supports_tasks: it runs as a task (``POST /api/v1/tasks``).
+        gives_image: ``run()`` answers an image another step can take (default: its options
+            may say otherwise, see `Slice.gives_image_with`); False: only a pipeline's last step.
+        accepts_video: ``run()`` takes a video (a task's input), not an image.
+    """
 
     produces: tuple[Produces, ...]
     accepts_image: bool = True
     supports_tasks: bool = True
+    gives_image: bool = False
+    accepts_video: bool = False
 
 
 class ModelRequirement(Struct, frozen=True, kw_only=True):
@@ -95,6 +109,14 @@ class Slice(ABC):
             ValidationError: the slice processes no images.
         """
         raise ValidationError(f"The {self.name} slice does not process images.")
+
+    def gives_image_with(self, options: Struct) -> bool:
+        """Whether ``run()`` with ``options`` answers an image (one a next step can take).
+
+        The default reads ``capabilities.gives_image``; a slice whose options can turn the
+        answer into JSON (a list of boxes, say) overrides this.
+        """
+        return self.capabilities.gives_image
 
 
 def defines_run(spec: Slice) -> bool:

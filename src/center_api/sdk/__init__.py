@@ -17,7 +17,8 @@ See ``docs/plugins.md`` for a full, minimal plugin.
 
 Owns: this surface, the handler factory (`routes.image_route`) and `vision`, the image helpers
 two or more slices share.
-May import: `core`, `kernel`, `registry`, `auth` (route markers) and `http`.
+May import: `core`, `kernel`, `registry`, `usage` (a pipeline step's usage row), `auth` (route
+markers) and `http`.
 """
 
 from typing import Any
@@ -94,7 +95,9 @@ from center_api.sdk.routes import ImageRoute, image_post, image_route
 
 # Route access: every route needs a key; ``opt=sdk.ADMIN_ONLY`` restricts it to admin keys,
 # ``opt=sdk.PUBLIC`` opens it to anyone. Use as ``data: Annotated[MyForm, sdk.MULTIPART]``.
+from center_api.sdk.orders import TaskDesk, TaskFields, TaskOrder
 MULTIPART: Any = Body(media_type=RequestEncodingType.MULTI_PART)
+from center_api.sdk.steps import PlannedStep, ToolSteps
 JSON_MEDIA_TYPE = "application/json"
 
 __all__ = [
@@ -145,6 +148,7 @@ __all__ = [
     "Response",
     "Router",
     "Scope",
+    "PlannedStep",
     "ServiceOverloadedError",
     "Settings",
     "Slice",
@@ -160,8 +164,12 @@ __all__ = [
     "decode_image",
     "decode_scaled",
     "encode_image",
+    "TaskDesk",
+    "TaskFields",
+    "TaskOrder",
     "fetch_bytes",
     "get",
+    "ToolSteps",
     "image_form",
     "image_post",
     "image_response",

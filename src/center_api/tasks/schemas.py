@@ -7,21 +7,16 @@ from msgspec import Meta, Struct
 
 from center_api.core.settings import API_PREFIX
 from center_api.db.models import ProcessingTask
+from center_api.sdk.orders import TaskFields
 
 
-class TaskSubmitOptions(Struct, kw_only=True, forbid_unknown_fields=True):
-    """The form fields of a submission besides the image."""
+class TaskSubmitOptions(TaskFields, kw_only=True, forbid_unknown_fields=True):
+    """The form fields of a submission besides the image (priority, timeout, callback too)."""
 
     tool: Annotated[str, Meta(min_length=1, max_length=64, description="Slice name, e.g. cutout.")]
     options: Annotated[
         str, Meta(max_length=10_000, description="The tool's options as a JSON object.")
     ] = "{}"
-    priority: Annotated[int, Meta(ge=-100, le=100, description="Higher runs first.")] = 0
-    timeout_s: Annotated[float, Meta(gt=0, le=3600, description="Per attempt.")] | None = None
-    callback_url: (
-        Annotated[str, Meta(max_length=2048, description="Receives the final status (POST).")]
-        | None
-    ) = None
 
 
 class TaskError(Struct, kw_only=True):

@@ -129,7 +129,9 @@ class TaskSubmissions:
             raise ValidationError(f"No tool named {tool!r}.", details={"tool": tool})
         if not entry.is_mounted:
             raise FeatureDisabledError(f"The {tool!r} feature is disabled on this server.")
-        if not (entry.slice.capabilities.supports_tasks and entry.slice.capabilities.accepts_image):
+        capabilities = entry.slice.capabilities
+        takes_input = capabilities.accepts_image or capabilities.accepts_video
+        if not (capabilities.supports_tasks and takes_input):
             raise ValidationError(
                 f"The tool {tool!r} cannot run as a task.", details={"tool": tool}
             )

@@ -8,7 +8,8 @@ In a plugin's tests::
         check_slice("my_slice", tmp_path)
 
 `slice_client(tmp_path, "my_slice")` gives a `TestClient` on the real app (migrated temp SQLite
-database, the project's model store) with the slice enabled.
+database, the project's model store) with the slice enabled; `wait_for_task(client, id)` waits
+for a task it queued to end.
 
 For deployment tests and benchmarks, `center_api.testing.cluster` starts real `serve --role …`
 processes (and makes throwaway PostgreSQL databases), and `center_api.testing.seaweed` a local
@@ -26,6 +27,7 @@ from center_api.testing.apps import (
 )
 from center_api.testing.contract import ContractError, ContractReport, check_slice
 from center_api.testing.models import ensure_models
+from center_api.testing.tasks import wait_for_task
 
 __all__ = [
     "ContractError",
@@ -37,4 +39,5 @@ __all__ = [
     "project_model_dir",
     "sample_png",
     "slice_client",
+    "wait_for_task",
 ]

@@ -66,7 +66,8 @@ def check_slice(
     with slice_client(tmp_path, name, extra=extra) as client:
         report.routes = _check_openapi(client, plugin)
         report.error_codes = _check_error_envelope(client, plugin, report.routes)
-        if plugin.capabilities.accepts_image:
+        takes_video = plugin.capabilities.accepts_video and sample is not None
+        if plugin.capabilities.accepts_image or takes_video:  # a video slice: pass a sample
             report.result = _check_run(client, plugin, sample or sample_png(), options)
     return report
 
@@ -90,12 +91,13 @@ def _check_declarations(plugin: Slice) -> None:
     except (TypeError, ValueError) as exc:
         raise ContractError(f"{plugin.name}: options_type has no JSON schema: {exc}") from exc
     produces = plugin.capabilities.produces
-    if not produces or not set(produces) <= {"image", "mask", "json"}:
+    if not produces or not set(produces) <= {"image", "mask", "json", "video"}:
         raise ContractError(f"{plugin.name}: capabilities.produces is {produces!r}")
     if not plugin.title or not plugin.description:
         raise ContractError(f"{plugin.name}: declare a title and a description")
-    if plugin.capabilities.supports_tasks and not plugin.capabilities.accepts_image:
-        raise ContractError(f"{plugin.name}: tasks need an image; supports_tasks=False")
+    takes_input = plugin.capabilities.accepts_image or plugin.capabilities.accepts_video
+    if plugin.capabilities.supports_tasks and not takes_input:
+        raise ContractError(f"{plugin.name}: tasks need an image or a video; supports_tasks=False")
     if run_needed(plugin) and not defines_run(plugin):
         raise ContractError(f"{plugin.name}: a slice that takes images must define run()")
 
@@ -155,8 +157,9 @@ def _check_run(
     result = client.blocking_portal.call(run)
     if not isinstance(result, SliceResult) or not result.content:
         raise ContractError(f"{plugin.name}: run() must return a non-empty SliceResult")
-    kind = "json" if result.media_type == "application/json" else "image"
-    allowed = {"json"} if kind == "json" else {"image", "mask"}
+    kinds = {"application/json": {"json"}, "video": {"video"}}
+    allowed = kinds.get(result.media_type, kinds.get(result.media_type.split("/")[0], set()))
+    allowed = allowed or {"image", "mask"}
     if not allowed & set(plugin.capabilities.produces):
         raise ContractError(
             f"{plugin.name}: run() answered {result.media_type} but produces="

@@ -22,11 +22,11 @@ class TextEraseSlice(sdk.Slice):
         "inpaint it away (Telea or Navier-Stokes); or answer the mask or the boxes."
     )
     path = "/text-erase"
-    api_version = "1.2"
+    api_version = "1.3"
     options_type = EraseOptions
     models = (sdk.ModelRequirement(id=MODEL_ID),)
     model_specs = tuple(sdk.load_manifest(MODELS_FILE))
-    capabilities = sdk.Capabilities(produces=("image", "mask", "json"))
+    capabilities = sdk.Capabilities(produces=("image", "mask", "json"), gives_image=True)
 
     def build_router(self) -> sdk.Router:
         """Routes under /api/v1/text-erase."""
@@ -37,6 +37,10 @@ class TextEraseSlice(sdk.Slice):
     def providers(self) -> Sequence[sdk.Provider]:
         """The text erase service."""
         return [TextEraseProvider()]
+
+    def gives_image_with(self, options: sdk.Struct) -> bool:
+        """An image (the erased image or its mask), unless the boxes were asked for (JSON)."""
+        return not (isinstance(options, EraseOptions) and options.output == "boxes")
 
     async def run(
         self, container: sdk.AsyncContainer, image: bytes, options: sdk.Struct

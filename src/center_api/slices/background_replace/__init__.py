@@ -37,7 +37,7 @@ class BackgroundReplaceSlice(Slice):
     path = "/background-replace"
     options_type = BackgroundReplaceOptions
     models = (ModelRequirement(id="u2netp"), ModelRequirement(id="centerface", required=False))
-    capabilities = Capabilities(produces=("image",))
+    capabilities = Capabilities(produces=("image",), gives_image=True)
 
     def build_router(self) -> Router:
         """Routes under /api/v1/background-replace."""

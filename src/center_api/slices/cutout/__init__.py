@@ -24,7 +24,7 @@ class CutoutSlice(Slice):
     path = "/cutout"
     options_type = CutoutOptions
     models = (ModelRequirement(id="u2netp"),)
-    capabilities = Capabilities(produces=("image",))
+    capabilities = Capabilities(produces=("image",), gives_image=True)
 
     def build_router(self) -> Router:
         """Routes under /api/v1/cutout."""

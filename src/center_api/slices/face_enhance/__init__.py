@@ -34,7 +34,7 @@ class FaceEnhanceSlice(Slice):
         ModelRequirement(id=SR_MODEL, required=False),
         *(ModelRequirement(id=model_id, required=False) for model_id in PREFERENCE),
     )
-    capabilities = Capabilities(produces=("image", "json"))
+    capabilities = Capabilities(produces=("image", "json"), gives_image=True)
 
     def build_router(self) -> Router:
         """Routes under /api/v1/face-enhance."""
@@ -48,6 +48,10 @@ class FaceEnhanceSlice(Slice):
 
     async def run(self, container: AsyncContainer, image: bytes, options: Struct) -> SliceResult:
         """Enhance one image (used by tasks)."""
+    def gives_image_with(self, options: Struct) -> bool:
+        """An image, unless the faces come instead of it (JSON)."""
+        return not (isinstance(options, FaceEnhanceOptions) and options.return_faces == "instead")
+
         assert isinstance(options, FaceEnhanceOptions)
         service = await container.get(FaceEnhanceService)
         return await service.enhance(image, options)

@@ -1,0 +1,134 @@
+"""The video plugin through a real app: a short generated clip, the task API, limits, progress."""
+
+import numpy as np
+import pytest
+from center_api_video import SLICE
+from center_api_video.samples import flicker, make_clip, read_result
+from center_api_video.schemas import VideoOptions
+from center_api_video.service import VideoService
+
+from center_api import sdk
+from center_api.core.progress import TaskProgress, bind_progress, unbind_progress
+from center_api.testing import check_slice, slice_client, wait_for_task
+
+VIDEO = "/api/v1/process/video"
+
+
+@pytest.fixture
+def client(tmp_path):
+    extra = {"tasks": {"results_dir": str(tmp_path / "results")}}
+    with slice_client(tmp_path, SLICE.name, extra=extra) as test_client:
+        yield test_client
+
+
+def submit(client, clip: bytes, name: str = "clip.mp4", **fields):
+    return client.post(VIDEO, files={"file": (name, clip, "video/mp4")}, data=fields)
+
+
+def test_a_clip_becomes_webm_with_alpha_at_its_frame_rate_with_its_audio(client):
+    response = submit(client, make_clip(frames=6, fps=12))
+    assert response.status_code == 202, response.text
+    view = wait_for_task(client, response.json()["id"])
+    assert view["status"] == "COMPLETED", view
+    result = client.get(f"/api/v1/tasks/{view['id']}/result")
+    assert result.headers["content-type"].startswith("video/webm")
+    clip = read_result(result.content)
+    assert clip["codec"] == "vp9" and clip["fps"] == 12 and len(clip["frames"]) == 6
+    alpha = clip["frames"][3][..., 3]
+    assert alpha[36, 48] > 200 and alpha[2, 2] < 30  # subject opaque, background clear
+    assert clip["audio_codec"] == "opus" and abs(clip["audio_s"] - 0.5) < 0.1
+
+
+def test_a_background_colour_gives_h264_mp4_and_a_gif_is_read(client):
+    response = submit(
+        client, make_clip(frames=4, container="gif", audio=False), "a.gif", bg_color="navy"
+    )
+    assert response.status_code == 202, response.text
+    view = wait_for_task(client, response.json()["id"])
+    assert view["status"] == "COMPLETED", view
+    clip = read_result(client.get(f"/api/v1/tasks/{view['id']}/result").content)
+    assert clip["codec"] == "h264" and len(clip["frames"]) == 4 and clip["audio_codec"] is None
+    corner = clip["frames"][2][2, 2, :3].astype(int)
+    assert np.abs(corner - (0, 0, 128)).max() < 25  # navy where the background was
+
+
+@pytest.mark.parametrize(
+    ("config", "data", "status", "code"),
+    [
+        ({"max_frames": 3}, {}, 422, "VIDEO_LIMIT_EXCEEDED"),
+        ({"max_duration_s": 0.2}, {}, 422, "VIDEO_LIMIT_EXCEEDED"),
+        ({"max_width": 64}, {}, 422, "VIDEO_LIMIT_EXCEEDED"),
+        ({"max_bytes": 1000}, {}, 413, "FILE_TOO_LARGE"),
+        ({}, {"steps": '[{"tool": "nope"}]'}, 422, "VALIDATION_ERROR"),
+        ({}, {"steps": '[{"tool": "process", "steps": "x"}]'}, 422, "VALIDATION_ERROR"),
+    ],
+)
+def test_limits_and_bad_steps_are_refused_before_queueing(tmp_path, config, data, status, code):
+    extra = {"slices": {"video": {"config": config}}}
+    with slice_client(tmp_path, SLICE.name, extra=extra) as client:
+        response = submit(client, make_clip(frames=6), **data)
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+        assert client.get("/api/v1/tasks").json()["total"] == 0
+
+
+def test_what_is_not_a_video_is_refused(client):
+    assert submit(client, b"\x89PNG\r\n\x1a\n not a video").status_code == 415
+    broken = make_clip(frames=2)[:200]
+    assert submit(client, broken).json()["error"]["code"] in (
+        "INVALID_VIDEO",
+        "VIDEO_LIMIT_EXCEEDED",
+    )
+    assert client.post(VIDEO, data={"steps": ""}).json()["error"]["code"] == "MISSING_SOURCE"
+
+
+def test_off_by_default_and_the_pipeline_routes_stay(tmp_path):
+    with slice_client(tmp_path) as client:
+        assert submit(client, make_clip(frames=2)).json()["error"]["code"] == "FEATURE_DISABLED"
+        assert client.post("/api/v1/process/image", data={"steps": "[]"}).status_code == 422
+
+
+def test_progress_rises_per_frame_and_a_pause_stops_between_frames(client):
+    app = client.app
+    reports: list[float] = []
+    positions: list[int] = []
+
+    async def scenario() -> None:
+        async def on_report(fraction: float, stage: str | None) -> None:
+            reports.append(fraction)
+
+        async def on_checkpoint(position: int, state: dict | None) -> None:
+            positions.append(position)
+            if position == 3:
+                progress.request_pause()
+
+        progress = TaskProgress("t1", on_report=on_report, on_checkpoint=on_checkpoint)
+        token = bind_progress(progress)
+        try:
+            async with app.state.dishka_container() as scope:
+                service = await scope.get(VideoService)
+                await service.process(make_clip(frames=8), VideoOptions())
+        finally:
+            unbind_progress(token)
+
+    with pytest.raises(sdk.TaskPaused) as paused:
+        client.blocking_portal.call(scenario)
+    assert paused.value.position == 3 and positions == [1, 2, 3]
+    assert reports == sorted(reports) and all(0 < r < 1 for r in reports)
+    assert reports  # at least one intermediate value (reports are throttled)
+
+
+def test_smoothing_steadies_the_mask_of_a_static_shot(client):
+    clip = make_clip(frames=6, noise=6.0, moving=False, audio=False)
+    results = {}
+    for smoothing in ("0", "0.8"):
+        view = wait_for_task(client, submit(client, clip, smoothing=smoothing).json()["id"])
+        frames = read_result(client.get(f"/api/v1/tasks/{view['id']}/result").content)["frames"]
+        results[smoothing] = flicker(frames)
+    assert results["0.8"] < results["0"] * 0.7, results
+
+
+def test_the_plugin_honours_the_contract(tmp_path):
+    report = check_slice(SLICE.name, tmp_path, sample=make_clip(frames=2, audio=False))
+    assert report.routes == [VIDEO]
+    assert report.result is not None and report.result.media_type == "video/webm"

@@ -1,0 +1,54 @@
+"""Runs a pipeline: plan every step first, then one step at a time, each output the next input."""
+
+import time
+
+from center_api.sdk import SliceResult, ToolSteps, ValidationError, current_progress
+from center_api.slices.process.schemas import PipelineOptions
+
+PIPELINE_TOOL = "process"
+
+
+class ProcessService:
+    """The pipeline of one request (or task)."""
+
+    def __init__(self, steps: ToolSteps) -> None:
+        """Steps are planned and run through ``steps``."""
+        self._steps = steps
+
+    async def run(self, image: bytes, options: PipelineOptions) -> SliceResult:
+        """Run ``options.steps`` on ``image``; the last step's answer, with X-Steps metadata.
+
+        Every step is checked before the first runs. In a task, progress is reported per
+        step and the task may pause between steps; a paused pipeline starts again from its
+        first step when resumed (intermediate images are not kept).
+
+        Raises:
+            ValidationError / FeatureDisabledError: a step refused by the plan (nothing ran).
+            AppException: what a step raised (its usage row has the code).
+        """
+        plan = self._steps.plan(options.steps, refuse={PIPELINE_TOOL})
+        progress = current_progress()
+        begin = time.perf_counter()
+        data, result = image, None
+        timings: list[float] = []
+        for step in plan:
+            if step.index > 1:
+                await progress.checkpoint(step.index - 1)
+            stage = f"step {step.index}/{len(plan)}: {step.tool}"
+            await progress.report((step.index - 1) / len(plan), stage)
+            started = time.perf_counter()
+            result = await self._steps.run(step, data)
+            timings.append(round((time.perf_counter() - started) * 1000, 1))
+            if step.index < len(plan) and not result.media_type.startswith("image/"):
+                raise ValidationError(
+                    f"Step {step.index} ({step.tool}) gave {result.media_type}, not an image.",
+                    details={"step": step.index, "tool": step.tool},
+                )
+            data = result.content
+        assert result is not None  # plan() refuses an empty pipeline
+        await progress.report(1.0, "done")
+        metadata = dict(result.metadata)
+        metadata["steps"] = ",".join(step.tool for step in plan)
+        metadata["step_ms"] = ",".join(f"{ms:g}" for ms in timings)
+        metadata["processing_ms"] = round((time.perf_counter() - begin) * 1000, 1)
+        return SliceResult(content=result.content, media_type=result.media_type, metadata=metadata)
