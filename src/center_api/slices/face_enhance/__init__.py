@@ -46,12 +46,12 @@ class FaceEnhanceSlice(Slice):
         """The face enhancement service."""
         return [FaceEnhanceProvider()]
 
-    async def run(self, container: AsyncContainer, image: bytes, options: Struct) -> SliceResult:
-        """Enhance one image (used by tasks)."""
     def gives_image_with(self, options: Struct) -> bool:
         """An image, unless the faces come instead of it (JSON)."""
         return not (isinstance(options, FaceEnhanceOptions) and options.return_faces == "instead")
 
+    async def run(self, container: AsyncContainer, image: bytes, options: Struct) -> SliceResult:
+        """Enhance one image (used by tasks)."""
         assert isinstance(options, FaceEnhanceOptions)
         service = await container.get(FaceEnhanceService)
         return await service.enhance(image, options)
