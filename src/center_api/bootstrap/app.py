@@ -61,7 +61,7 @@ def create_app(
     gate = SecurityGate(settings, ApiKeyStore(runtime.db_config), limiter)
     app = Litestar(
         route_handlers=[
-            api_router(runtime.registry, [task_routes.stats, task_routes.build_router()]),
+            api_router(runtime.registry, task_routes.build_routes()),
             *compat.build_routers(),
             web.build_router(),
             metrics,

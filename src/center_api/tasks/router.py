@@ -22,6 +22,7 @@ from center_api.core.settings import Settings
 from center_api.http.paging import MAX_OFFSET
 from center_api.http.sources import decode_base64_image, image_form, options_of, read_image_source
 from center_api.kernel.kernel import InferenceKernel
+from center_api.tasks import ratings
 from center_api.tasks.control import TaskControl
 from center_api.tasks.schemas import TaskPage, TaskSubmitOptions, TaskView, task_view
 from center_api.tasks.service import TaskService
@@ -254,6 +255,11 @@ async def stats(
         "loaded_models": kernel.sessions.loaded(),
         "uptime_s": round(time.monotonic() - STARTED, 1),
     }
+
+
+def build_routes() -> list[Router | HTTPRouteHandler]:
+    """Everything the task system mounts under the API prefix: /tasks, stats, ratings."""
+    return [stats, *ratings.ROUTES, build_router()]
 
 
 def build_router() -> Router:
