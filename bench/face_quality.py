@@ -1,14 +1,18 @@
 """Face enhancement quality: degrade clean faces, enhance them, compare with the originals.
 
-Usage: python bench/face_quality.py [--shared ../shared] [--engines classic sr]
+Usage: python bench/face_quality.py [--shared ../shared] [--engines auto classic sr]
 
-Each clean photo is degraded (Gaussian blur, Gaussian noise, JPEG), then enhanced through the
-real service. Printed per image and engine, over the faces' boxes: PSNR and SSIM of the degraded
-input and of the enhanced output against the clean original, and the seam ratio: mean gradient
+Each clean photo is enhanced as it is (sharp) and degraded two ways: Gaussian blur + noise +
+JPEG, and x4 down + JPEG 35 + x4 up (a face from a small web copy); each goes through the real
+service with every engine (``auto`` is the default; ``sr`` when the shared Real-ESRGAN is there).
+Printed per face, over its box: PSNR and SSIM of the degraded input and of the output against
+the clean original, PSNR of the output against its input (how much it changed: on sharp faces
+this must stay >= 30 dB), and the seam ratio: mean gradient
 magnitude of (output - input) on a 5 px band along the edge of the pasted area, divided by the
 same inside it. A seamless paste fades to zero at its edge (ratio well below 1); a hard paste
 steps there (ratio above 1): the "hard box" row pastes the same faces with a binary box mask as
-a reference. Also printed: the service's milliseconds per face.
+a reference. Also printed: the service's milliseconds per face, and a verdict on the default:
+never worse than its input on any degraded face, better on average, sharp faces kept.
 """
 
 import argparse
@@ -52,6 +56,18 @@ def degrade(rgb: np.ndarray, seed: int = 0) -> np.ndarray:
     )
     assert ok
     return cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def degrade_x4(rgb: np.ndarray) -> np.ndarray:
+    """Down x4 (area), JPEG quality 35, up x4 (bicubic): a face from a small web copy."""
+    height, width = rgb.shape[:2]
+    small = cv2.resize(rgb, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(
+        ".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 35]
+    )
+    assert ok
+    small = cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -99,14 +115,6 @@ def seam_ratio(output: np.ndarray, source: np.ndarray, alpha: np.ndarray) -> flo
     return float(grad[band].mean() / max(float(grad[inside].mean()), 1e-6))
 
 
-def face_region(report: Any, shape: tuple[int, ...]) -> np.ndarray:
-    region = np.zeros(shape[:2], bool)
-    for face in report.faces:
-        x1, y1, x2, y2 = (round(v) for v in face.box)
-        region[max(0, y1) : y2, max(0, x1) : x2] = True
-    return region
-
-
 def hard_paste(source: np.ndarray, output: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """The same restoration pasted with a binary mask (alpha >= 0.5): what a seam looks like."""
     inside = alpha >= 0.5
@@ -118,59 +126,66 @@ def hard_paste(source: np.ndarray, output: np.ndarray, alpha: np.ndarray) -> np.
 
 
 def model_store(shared: Path, store: Path) -> Path:
-    """A store in ``store``: the project's manifest and detector plus the shared Real-ESRGAN."""
+    """A store in ``store``: the project's manifest, detector and mesh, the shared Real-ESRGAN."""
     shutil.copyfile(REPO / "model_store" / "manifest.toml", store / "manifest.toml")
-    (store / "centerface.onnx").symlink_to(REPO / "model_store" / "centerface.onnx")
+    for name in ("centerface.onnx", "face_mesh_468.onnx"):
+        (store / name).symlink_to(REPO / "model_store" / name)
     if (shared / "models" / SR_FILE).is_file():
         (store / SR_FILE).symlink_to(shared / "models" / SR_FILE)
     return store
 
 
 Row = dict[str, Any]
-COLUMNS = (
-    ("psnr_degraded", "PSNR deg", "9.2f"),
-    ("psnr_out", "PSNR out", "9.2f"),
-    ("ssim_degraded", "SSIM deg", "9.3f"),
-    ("ssim_out", "SSIM out", "9.3f"),
-    ("seam", "seam", "7.2f"),
-    ("hard", "hard", "7.2f"),
-    ("ms_per_face", "ms/face", "9.0f"),
-)
+DEGRADATIONS = {"sharp": None, "blur_noise_jpeg": degrade, "x4_jpeg35": degrade_x4}
 
 
 async def score_image(
     service: FaceEnhanceService, clean: np.ndarray, engines: list[str]
 ) -> list[Row]:
-    """Degrade ``clean``, enhance it with each engine, and score each result."""
-    source = degrade(clean)
-    buffer = io.BytesIO()
-    Image.fromarray(source).save(buffer, format="PNG")
-    data = buffer.getvalue()
-    report = await service.detect(data, DetectOptions())
-    region = face_region(report, clean.shape)
-    marks = [np.array(f.landmarks, np.float32) for f in report.faces if f.action == "enhance"]
-    base = {
-        "psnr_degraded": psnr(source[region], clean[region]),
-        "ssim_degraded": ssim_region(source, clean, region),
-    }
+    """Per face: each degradation of ``clean`` through each engine, against the original."""
     rows = []
-    for engine in engines:
-        result = await service.enhance(data, FaceEnhanceOptions(engine=engine))
-        out = np.asarray(Image.open(io.BytesIO(result.content)).convert("RGB"))
-        alpha = paste_alpha(out.shape, marks)
-        binary = (alpha >= 0.5).astype(np.float32)
-        rows.append(
-            base
-            | {
-                "engine": engine,
-                "psnr_out": psnr(out[region], clean[region]),
-                "ssim_out": ssim_region(out, clean, region),
-                "seam": seam_ratio(out, source, alpha),
-                "hard": seam_ratio(hard_paste(source, out, alpha), source, binary),
-                "ms_per_face": result.metadata["ms_per_face"],
-            }
-        )
+    for kind, damage in DEGRADATIONS.items():
+        source = clean if damage is None else damage(clean)
+        data = png(source)
+        report = await service.detect(data, DetectOptions())
+        boxes = [face_box(face.box, clean.shape) for face in report.faces]
+        marks = [np.array(f.landmarks, np.float32) for f in report.faces]
+        for engine in engines:
+            result = await service.enhance(data, FaceEnhanceOptions(engine=engine, max_faces=30))
+            out = np.asarray(Image.open(io.BytesIO(result.content)).convert("RGB"))
+            alpha = paste_alpha(out.shape, marks)
+            binary = (alpha >= 0.5).astype(np.float32)
+            changed = bool(np.any(out != source))
+            seam = seam_ratio(out, source, alpha) if changed else 0.0
+            hard = seam_ratio(hard_paste(source, out, alpha), source, binary) if changed else 0.0
+            for number, box in enumerate(boxes):
+                rows.append(
+                    {
+                        "degradation": kind,
+                        "engine": engine,
+                        "face": number,
+                        "psnr_degraded": psnr(source[box], clean[box]),
+                        "psnr_out": psnr(out[box], clean[box]),
+                        "ssim_degraded": ssim(source[box], clean[box]),
+                        "ssim_out": ssim(out[box], clean[box]),
+                        "psnr_change": psnr(out[box], source[box]),
+                        "seam": seam,
+                        "hard": hard,
+                        "ms_per_face": result.metadata.get("ms_per_face", 0.0),
+                    }
+                )
     return rows
+
+
+def png(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def face_box(box: list[float], shape: tuple[int, ...]) -> tuple[slice, slice]:
+    x1, y1, x2, y2 = (round(v) for v in box)
+    return slice(max(0, y1), min(shape[0], y2)), slice(max(0, x1), min(shape[1], x2))
 
 
 async def run(shared: Path, engines: list[str]) -> list[Row]:
@@ -192,38 +207,75 @@ async def run(shared: Path, engines: list[str]) -> list[Row]:
     return rows
 
 
-def ssim_region(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
-    ys, xs = np.nonzero(region)
-    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
-    return ssim(a[box], b[box])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    parser.add_argument("--engines", nargs="+", default=["classic", "sr"])
+    parser.add_argument("--engines", nargs="+", default=["auto", "classic", "sr"])
     args = parser.parse_args()
-    rows = asyncio.run(run(args.shared.resolve(), args.engines))
-    widths = [int(fmt.split(".")[0]) for _, _, fmt in COLUMNS]
-    header = "".join(
-        f"{title:>{width}}" for (_, title, _), width in zip(COLUMNS, widths, strict=True)
-    )
-    print(f"{'image':20}{'engine':9}{header}")
+    engines = [e for e in args.engines if e != "sr" or (args.shared / "models" / SR_FILE).is_file()]
+    rows = asyncio.run(run(args.shared.resolve(), engines))
+    print(f"{'image':20}{'face':>5} {'degradation':16}{'engine':9}", end="")
+    print("PSNR deg  PSNR out  SSIM deg  SSIM out  vs input   seam   hard  ms/face")
     for row in rows:
-        cells = "".join(f"{row[key]:{fmt}}" for key, _, fmt in COLUMNS)
-        print(f"{row['image']:20}{row['engine']:9}{cells}")
-    print("\nmean per engine:")
-    for engine in args.engines:
-        mean = {
-            key: float(np.mean([r[key] for r in rows if r["engine"] == engine]))
-            for key, _, _ in COLUMNS
-        }
         print(
-            f"  {engine:8} PSNR {mean['psnr_degraded']:.2f} -> {mean['psnr_out']:.2f} dB"
-            f"   SSIM {mean['ssim_degraded']:.3f} -> {mean['ssim_out']:.3f}"
-            f"   seam {mean['seam']:.2f} (hard paste {mean['hard']:.2f})"
-            f"   {mean['ms_per_face']:.0f} ms/face"
+            f"{row['image']:20}{row['face']:5d} {row['degradation']:16}{row['engine']:9}"
+            f"{row['psnr_degraded']:8.2f}  {row['psnr_out']:8.2f}  {row['ssim_degraded']:8.3f}"
+            f"  {row['ssim_out']:8.3f}  {row['psnr_change']:8.2f}  {row['seam']:5.2f}"
+            f"  {row['hard']:5.2f}  {row['ms_per_face']:7.0f}"
         )
+    print("\nper engine and degradation (faces; SSIM/PSNR against the clean original):")
+    for engine in engines:
+        for kind in DEGRADATIONS:
+            group = [r for r in rows if r["engine"] == engine and r["degradation"] == kind]
+            if not group:
+                continue
+            mean = {k: float(np.mean([r[k] for r in group])) for k in group[0] if k in KEYS}
+            worse = sum(
+                r["ssim_out"] < r["ssim_degraded"] - 1e-3
+                or r["psnr_out"] < r["psnr_degraded"] - 0.05
+                for r in group
+            )
+            if kind == "sharp":
+                print(
+                    f"  {engine:8}{kind:16} change on sharp faces: PSNR vs input min "
+                    f"{min(r['psnr_change'] for r in group):.2f} dB, mean {mean['psnr_change']:.2f}"
+                )
+                continue
+            print(
+                f"  {engine:8}{kind:16} SSIM {mean['ssim_degraded']:.3f} -> {mean['ssim_out']:.3f}"
+                f"   PSNR {mean['psnr_degraded']:.2f} -> {mean['psnr_out']:.2f} dB"
+                f"   worse than the input on {worse}/{len(group)} faces"
+                f"   seam {mean['seam']:.2f} (hard paste {mean['hard']:.2f})"
+            )
+    verdict(rows)
+
+
+KEYS = ("psnr_degraded", "psnr_out", "ssim_degraded", "ssim_out", "psnr_change", "seam", "hard")
+
+
+def is_worse(row: Row) -> bool:
+    """The output is further from the original than its input (beyond rounding)."""
+    return bool(
+        row["ssim_out"] < row["ssim_degraded"] - 1e-3
+        or row["psnr_out"] < row["psnr_degraded"] - 0.05
+    )
+
+
+def verdict(rows: list[Row]) -> None:
+    """The default engine's promise: never worse, better on average, sharp faces kept."""
+    auto = [r for r in rows if r["engine"] == "auto"]
+    if not auto:
+        return
+    damaged = [r for r in auto if r["degradation"] != "sharp"]
+    sharp = [r for r in auto if r["degradation"] == "sharp"]
+    worse = [r for r in damaged if is_worse(r)]
+    gain = np.mean([r["ssim_out"] - r["ssim_degraded"] for r in damaged])
+    kept = min(r["psnr_change"] for r in sharp)
+    print(
+        f"\nauto (the default): worse on {len(worse)}/{len(damaged)} degraded faces, mean SSIM "
+        f"gain {gain:+.4f}, sharp faces changed by at least {kept:.1f} dB PSNR (>= 30 wanted): "
+        + ("PASS" if not worse and gain > 0 and kept >= 30 else "FAIL")
+    )
 
 
 if __name__ == "__main__":

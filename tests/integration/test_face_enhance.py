@@ -23,8 +23,10 @@ from center_api.core.settings import InferenceSettings
 from center_api.kernel.kernel import InferenceKernel
 from center_api.kernel.model_store import ModelStore
 from center_api.kernel.sessions import SessionCache
+from center_api.sdk.vision import MESH_MODEL, face_mesh
 from center_api.sdk.vision.faces import detect_faces
 from center_api.slices.face_enhance.engines import Engine, restore_face
+from center_api.slices.face_enhance.masks import mesh_mask
 from center_api.slices.face_enhance.restore import (
     alignment_matrix,
     face_mask,
@@ -167,7 +169,9 @@ def test_blend_100_is_exactly_the_engine_output_pasted_back(face_client, store_d
     expected = rgb.copy()
     for face in detect_faces(detector.get("centerface"), rgb):
         restored = restore_face(None, Engine("classic", "classic"), rgb, face.landmarks)
-        paste_face(expected, restored.crop, restored.matrix, 1.0)
+        mesh = face_mesh(detector.get(MESH_MODEL), rgb, face)
+        mask = mesh_mask(mesh, restored.matrix, restored.crop.shape[0])
+        paste_face(expected, restored.crop, restored.matrix, 1.0, mask)
     assert np.array_equal(out, expected)
 
 
@@ -191,9 +195,9 @@ def test_single_portraits_change_inside_the_face_only(face_client, engine, name)
 @shared_data
 def test_the_1927_group_photo_skips_tiny_faces_and_caps_the_rest(face_client):
     rgb = photo("gpen_Solvay_conference_1927.png")  # 29 faces, eyes 15-19 px apart
-    out, headers = enhanced(face_client, rgb, engine="classic")
+    out, headers = enhanced(face_client, rgb, engine="classic", min_eye_distance=24)
     assert headers["x-faces-found"] == headers["x-faces-skipped-small"] == "29"
-    assert headers["x-faces-enhanced"] == "0"
+    assert headers["x-faces-enhanced"] == "0" and headers["x-faces-skipped"] == "29"
     assert np.array_equal(out, rgb)
     out, headers = enhanced(face_client, rgb, engine="classic", min_eye_distance=12)
     assert (headers["x-faces-enhanced"], headers["x-faces-skipped-limit"]) == ("20", "9")
@@ -257,7 +261,8 @@ def test_degraded_512_crops_come_back_crisper_same_person_and_still_black_and_wh
         gains.append(contrast(out, core) / contrast(rgb, core))
         if np.abs(rgb[..., 0].astype(int) - rgb[..., 2]).mean() < 1.0:
             assert np.abs(out[..., 0].astype(int) - out[..., 2]).max() <= 1
-    assert min(gains) > 0.95 and np.mean(gains) > 1.08, gains
+    # eyes and mouth take half the restoration (no rings, no repainted teeth): measured 1.07
+    assert min(gains) > 0.95 and np.mean(gains) > 1.05, gains
 
 
 # --- no face --------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def build_face_store(
     the stand-in networks and a copy of the shared Real-ESRGAN weights."""
     directory.mkdir(parents=True, exist_ok=True)
     manifest = (model_dir / "manifest.toml").read_text(encoding="utf-8")
-    for name in ("centerface.onnx", "u2netp.onnx"):
+    for name in ("centerface.onnx", "u2netp.onnx", "face_mesh_468.onnx"):
         shutil.copyfile(model_dir / name, directory / name)
     if networks:
         gfpgan = identity_gfpgan(directory / "gfpgan_1.4.onnx")

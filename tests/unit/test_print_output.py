@@ -62,9 +62,27 @@ def test_a_six_inch_sheet_holds_ten_one_inch_photos_with_guides_in_the_gaps():
     black = (sheet.pixels == 0).all(axis=2)
     assert black.sum() == 10 * 413 * 295  # every copy whole, no guide across a photo
     guides = (sheet.pixels == CUT_GUIDE[:3]).all(axis=2)
-    columns_with_guides = np.flatnonzero(guides.all(axis=0))
+    columns_with_guides = np.flatnonzero(guides.sum(axis=0) > 400)
     assert len(columns_with_guides) == 6  # one per gap, outer ones included
     assert not black[:, columns_with_guides].any()
+    # the guides frame the used cells only: none runs out to the paper's edge
+    ys, xs = np.nonzero(guides)
+    assert ys.min() > 0 and xs.min() > 0 and ys.max() < 1199 and xs.max() < 1799
+    box = black | guides
+    assert not guides[: ys.min()].any() and not box[:, : xs.min()].any()
+
+
+def test_fewer_copies_leave_empty_cells_without_guides():
+    photo = np.zeros((413, 295, 3), np.uint8)
+    sheet = tile_on_sheet(photo, 300, print_sheet("six_inch"), copies=3)
+    assert (sheet.copies, sheet.columns, sheet.rows) == (3, 5, 2)
+    black = (sheet.pixels == 0).all(axis=2)
+    assert black.sum() == 3 * 413 * 295
+    guides = (sheet.pixels == CUT_GUIDE[:3]).all(axis=2)
+    _, xs = np.nonzero(guides)
+    _, photo_xs = np.nonzero(black)
+    assert xs.max() - photo_xs.max() < 20  # nothing drawn round the empty cells to the right
+    assert not guides[620:].any()  # nor round the empty second row
 
 
 def test_a_photo_at_another_dpi_is_printed_at_its_physical_size():

@@ -152,6 +152,23 @@ class MultipleFacesError(InputError, code="MULTIPLE_FACES", status=422):
     """The operation needs exactly one face and the image has several (``details.count``)."""
 
 
+# ID photos: the photo cannot meet the size's rules; the message says what to retake.
+class HeadCutOffError(InputError, code="HEAD_CUT_OFF", status=422):
+    """Part of the head (crown, chin or a side) is outside the photo."""
+
+
+class FaceTooSmallError(InputError, code="FACE_TOO_SMALL", status=422):
+    """The face has too few pixels for the asked-for print size and resolution."""
+
+
+class FaceRotatedError(InputError, code="FACE_ROTATED", status=422):
+    """The head is turned or tilted further than the rules allow."""
+
+
+class CropTooTightError(InputError, code="CROP_TOO_TIGHT", status=422):
+    """The photo ends too close to the subject to fill the frame without inventing pixels."""
+
+
 class TargetSizeUnreachableError(ValidationError, code="TARGET_SIZE_UNREACHABLE", status=422):
     """No encoder setting brings the file under the asked-for size."""
 

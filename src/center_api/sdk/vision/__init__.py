@@ -4,13 +4,15 @@ All of them are plain numpy/OpenCV functions: call them inside ``kernel.run(job)
 the event loop. A helper lives here once two slices (built-in or plugin) use it; one used by a
 single slice lives in that slice.
 
-Owns: colours, compositing, face detection, geometry (margins, regions), matting, salient-object
-segmentation, and strip/tile iteration for full-size work without full-size float copies.
+Owns: colours, compositing, face detection and dense face landmarks (the 468-point mesh),
+geometry (margins, regions), matting, salient-object segmentation, and strip/tile iteration
+for full-size work without full-size float copies.
 May import: `core` and `kernel` (never `slices`).
 """
 
 from center_api.sdk.vision.colors import RGBA, parse_color
 from center_api.sdk.vision.compositing import cutout_rgba, flatten_on_color
+from center_api.sdk.vision.face_mesh import MESH_MODEL, FaceMesh, face_mesh
 from center_api.sdk.vision.faces import Face, detect_faces
 from center_api.sdk.vision.geometry import expand_box, parse_margin, parse_roi
 from center_api.sdk.vision.matting import clean_mask, estimate_foreground
@@ -32,8 +34,10 @@ from center_api.sdk.vision.tiles import (
 )
 
 __all__ = [
+    "MESH_MODEL",
     "RGBA",
     "Face",
+    "FaceMesh",
     "SegmentationModelId",
     "Tile",
     "Window",
@@ -45,6 +49,7 @@ __all__ = [
     "erode",
     "estimate_foreground",
     "expand_box",
+    "face_mesh",
     "flatten_on_color",
     "foreground_box",
     "foreground_metadata",

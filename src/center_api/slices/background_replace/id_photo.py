@@ -18,13 +18,14 @@ from center_api.sdk import (
     ValidationError,
     decode_image,
 )
-from center_api.sdk.vision import RGBA, Face, detect_faces
+from center_api.sdk.vision import MESH_MODEL, RGBA, Face, detect_faces, face_mesh
 from center_api.slices.background_replace.backgrounds import solid
-from center_api.slices.background_replace.framing import (
-    frame_subject,
-    framing,
-    locate_head,
-    working_scale,
+from center_api.slices.background_replace.framing import frame_subject, locate_head, working_scale
+from center_api.slices.background_replace.id_rules import (
+    MAX_HEAD_AND_MARGIN,
+    HeadRules,
+    check_face,
+    place,
 )
 from center_api.slices.background_replace.light import composite
 from center_api.slices.background_replace.presets import (
@@ -47,8 +48,6 @@ from center_api.slices.background_replace.subject import cut_subject
 FACE_MODEL = "centerface"
 # Face height (px) at which the detector's landmarks are most precise.
 _LANDMARK_FACE_PX = 240
-# The chin must stay inside the photo with some room for the neck.
-_MAX_HEAD_AND_MARGIN = 0.95
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,7 @@ class IdPhotoPlan:
     options: IdPhotoOptions
     size: tuple[int, int]
     dpi: int
-    head_height_ratio: float
-    top_margin_ratio: float
+    rules: HeadRules
     color: RGBA
     sheet: PrintSheet | None
 
@@ -75,11 +73,9 @@ def plan_id_photo(options: IdPhotoOptions) -> IdPhotoPlan:
     base = _base_size(options)
     dpi = options.dpi or base.dpi
     size = _pixel_size(options, base, dpi)
-    head = options.head_height_ratio or base.head_height_ratio
-    top = (
-        options.top_margin_ratio if options.top_margin_ratio is not None else base.top_margin_ratio
-    )
-    if head + top > _MAX_HEAD_AND_MARGIN:
+    rules = _rules(options, base)
+    head, top = rules.head[1], rules.top[1]
+    if head + top > MAX_HEAD_AND_MARGIN:
         raise ValidationError(
             "head_height_ratio + top_margin_ratio leaves no room below the chin.",
             details={"head_height_ratio": head, "top_margin_ratio": top},
@@ -93,7 +89,18 @@ def plan_id_photo(options: IdPhotoOptions) -> IdPhotoPlan:
     if options.target_kb is not None and options.format != "jpg":
         raise ValidationError("target_kb needs format=jpg.", details={"format": options.format})
     sheet = print_sheet(options.print_sheet) if options.print_sheet else None
-    return IdPhotoPlan(options, size, dpi, head, top, color, sheet)
+    return IdPhotoPlan(options, size, dpi, rules, color, sheet)
+
+
+def _rules(options: IdPhotoOptions, base: IdPhotoSize) -> HeadRules:
+    """The size's bands; a ratio the client sets is a band of one value."""
+    head = (base.head_height_range[0], base.head_height_ratio, base.head_height_range[1])
+    top = (base.top_margin_range[0], base.top_margin_ratio, base.top_margin_range[1])
+    if options.head_height_ratio is not None:
+        head = (options.head_height_ratio,) * 3
+    if options.top_margin_ratio is not None:
+        top = (options.top_margin_ratio,) * 3
+    return HeadRules(head=head, top=top, eyes=base.eye_line_range, max_roll=base.max_roll_degrees)
 
 
 def _base_size(options: IdPhotoOptions) -> IdPhotoSize:
@@ -146,7 +153,13 @@ def make_id_photo(
     if plan.sheet is not None:
         sheet = tile_on_sheet(photo, plan.dpi, plan.sheet)
         photo, dpi = sheet.pixels, plan.sheet.dpi
-        metadata |= {"print_sheet": plan.sheet.name, "copies": sheet.copies}
+        metadata |= {
+            "print_sheet": plan.sheet.name,
+            "copies": sheet.copies,
+            "cells": sheet.columns * sheet.rows,
+            "columns": sheet.columns,
+            "rows": sheet.rows,
+        }
     encoded = _encode(np.ascontiguousarray(photo), plan, images, dpi)
     metadata |= {"width": int(photo.shape[1]), "height": int(photo.shape[0]), "dpi": dpi}
     if plan.options.target_kb is not None and encoded.quality is not None:
@@ -162,23 +175,28 @@ def _compose(
     """The framed photo on its colour, and what was measured on the way."""
     options = plan.options
     face = _one_face(kernel, pixels[..., :3])
-    factor = working_scale(face, plan.head_height_ratio * plan.size[1])
+    factor = working_scale(face.landmarks, plan.rules.head[1] * plan.size[1])
     pixels, face = _shrunk(pixels, face, factor)
+    mesh = face_mesh(kernel.model(MESH_MODEL), np.ascontiguousarray(pixels[..., :3]), face)
+    check_face(mesh, pixels.shape, plan.rules, level=options.level_eyes)
     subject = cut_subject(
         kernel, options.model, pixels, clean=options.post_process_mask, pure=options.decontaminate
     )
-    head = locate_head(face, subject.alpha, level=options.level_eyes)
-    matrix = framing(head, plan.size, plan.head_height_ratio, plan.top_margin_ratio)
-    colours, alpha = frame_subject(subject.foreground, subject.alpha, matrix, plan.size)
+    head = locate_head(mesh, subject.alpha, level=options.level_eyes)
+    roll = 0.0 if options.level_eyes else mesh.roll
+    placement = place(head, subject.alpha, plan.size, plan.rules, roll)
+    colours, alpha = frame_subject(subject.foreground, subject.alpha, placement.matrix, plan.size)
     photo = composite(colours, alpha, solid(plan.size, plan.color))
     metadata: dict[str, Any] = {
         "mode": "id_photo",
         "model": options.model,
         "face_model": FACE_MODEL,
+        "landmark_model": MESH_MODEL,
         "face_score": round(face.score, 3),
-        "roll_degrees": round(head.roll, 2),
-        "head_height_ratio": plan.head_height_ratio,
-        "top_margin_ratio": plan.top_margin_ratio,
+        **placement.metadata(),
+        "levelled_degrees": round(head.roll, 2),
+        "yaw_degrees": round(mesh.yaw, 1),
+        "crown": "mask" if head.crown_measured else "estimated",
         "photo_width": plan.size[0],
         "photo_height": plan.size[1],
     }

@@ -1,14 +1,18 @@
 """Named colours, ID-photo sizes and print sheets: data, listed by ``GET .../presets``.
 
-Sizes are physical (mm) at a print resolution, with the pixel size they give. Head rules come
-from the issuing standards where one exists: ICAO 9303 (35x45 mm passports: chin to crown 32-36
-mm, i.e. 71-80 % of the height), the US Department of State (2x2 in: head 1-1 3/8 in, 50-69 %),
-and the Chinese photo studio norms HivisionIDPhotos follows for the inch sizes (head about half
-the height, about a tenth of headroom).
+Sizes are physical (mm) at a print resolution, with the pixel size they give. Each size has
+head rules as bands (min, max) with a target inside, checked on every result: head height (crown
+to chin), headroom above the crown, the eye line's height above the bottom edge, and the roll
+left in the photo. They come from the issuing standards where one exists: ICAO 9303 and ISO/IEC
+19794-5 (35x45 mm passports: chin to crown 32-36 mm, i.e. 71-80 % of the height; eyes 50-70 %
+of the height above the bottom; roll within 8 degrees), the US Department of State (2x2 in:
+head 1-1 3/8 in, 50-69 %; eyes 1 1/8-1 3/8 in above the bottom, 56-69 %), and the Chinese photo
+studio norms for the inch sizes (head about half the height, a tenth of headroom), given a
+band of +-0.05 here as no issuing standard fixes one.
 """
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from msgspec import Struct
 
@@ -30,8 +34,12 @@ class IdPhotoSize(Struct, frozen=True, kw_only=True):
     """A standard ID-photo size with the head placement rules that go with it.
 
     Attributes:
-        head_height_ratio: crown-to-chin height as a share of the photo height.
-        top_margin_ratio: space above the crown as a share of the photo height.
+        head_height_ratio: the target crown-to-chin height as a share of the photo height.
+        top_margin_ratio: the target space above the crown as a share of the photo height.
+        head_height_range: the accepted crown-to-chin heights (min, max), same unit.
+        top_margin_range: the accepted headroom (min, max).
+        eye_line_range: the accepted height of the eye line above the bottom edge (min, max).
+        max_roll_degrees: the tilt of the eye line the result may keep.
     """
 
     name: str
@@ -43,6 +51,10 @@ class IdPhotoSize(Struct, frozen=True, kw_only=True):
     dpi: int
     head_height_ratio: float
     top_margin_ratio: float
+    head_height_range: tuple[float, float]
+    top_margin_range: tuple[float, float]
+    eye_line_range: tuple[float, float]
+    max_roll_degrees: float = 8.0
 
 
 class PrintSheet(Struct, frozen=True, kw_only=True):
@@ -65,9 +77,15 @@ COLOR_PRESETS: tuple[ColorPreset, ...] = (
 )
 
 
-def _mm(
-    name: str, title: str, size_mm: tuple[float, float], rules: tuple[float, float]
-) -> IdPhotoSize:
+class HeadRules(NamedTuple):
+    """Bands as (min, target, max) shares of the photo height; the eye line as (min, max)."""
+
+    head: tuple[float, float, float]
+    top: tuple[float, float, float]
+    eyes: tuple[float, float]
+
+
+def _mm(name: str, title: str, size_mm: tuple[float, float], rules: HeadRules) -> IdPhotoSize:
     width_mm, height_mm = size_mm
     return IdPhotoSize(
         name=name,
@@ -77,14 +95,18 @@ def _mm(
         width_mm=width_mm,
         height_mm=height_mm,
         dpi=300,
-        head_height_ratio=rules[0],
-        top_margin_ratio=rules[1],
+        head_height_ratio=rules.head[1],
+        top_margin_ratio=rules.top[1],
+        head_height_range=(rules.head[0], rules.head[2]),
+        top_margin_range=(rules.top[0], rules.top[2]),
+        eye_line_range=rules.eyes,
     )
 
 
-_INCH_RULES = (0.55, 0.10)
-_ICAO_RULES = (0.75, 0.08)
-_US_RULES = (0.60, 0.12)
+_INCH_RULES = HeadRules(head=(0.50, 0.55, 0.60), top=(0.07, 0.10, 0.13), eyes=(0.45, 0.70))
+_ICAO_RULES = HeadRules(head=(0.711, 0.755, 0.80), top=(0.06, 0.09, 0.12), eyes=(0.50, 0.70))
+_US_RULES = HeadRules(head=(0.50, 0.60, 0.69), top=(0.08, 0.12, 0.18), eyes=(0.5625, 0.6875))
+_CHINA_ID_RULES = HeadRules(head=(0.58, 0.62, 0.66), top=(0.05, 0.08, 0.11), eyes=(0.45, 0.70))
 
 ID_PHOTO_SIZES: tuple[IdPhotoSize, ...] = (
     _mm("one_inch", "1 inch (25x35 mm)", (25, 35), _INCH_RULES),
@@ -96,7 +118,7 @@ ID_PHOTO_SIZES: tuple[IdPhotoSize, ...] = (
     _mm("schengen_visa", "Schengen visa (35x45 mm)", (35, 45), _ICAO_RULES),
     _mm("us_passport", "US passport and visa (2x2 in)", (50.8, 50.8), _US_RULES),
     _mm("japan_visa", "Japan visa (45x45 mm)", (45, 45), _ICAO_RULES),
-    _mm("china_id_card", "Chinese ID card (26x32 mm)", (26, 32), (0.62, 0.08)),
+    _mm("china_id_card", "Chinese ID card (26x32 mm)", (26, 32), _CHINA_ID_RULES),
 )
 
 PRINT_SHEETS: tuple[PrintSheet, ...] = (

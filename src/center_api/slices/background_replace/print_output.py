@@ -1,6 +1,7 @@
 """Print-ready files: dpi in the file, JPEG under a byte budget, sheets of copies.
 
-Sheets are photo paper tiled with copies of one photo, with cut guides between them.
+Sheets are photo paper tiled with copies of one photo, with cut guides round each copy (only
+round the cells that hold one: no line runs through empty paper).
 """
 
 import io
@@ -97,7 +98,7 @@ def encode_jpeg_within(
 
 
 class Sheet(NamedTuple):
-    """A print sheet with its copies."""
+    """A print sheet with its copies: ``columns`` x ``rows`` cells, ``copies`` of them used."""
 
     pixels: np.ndarray
     copies: int
@@ -105,12 +106,21 @@ class Sheet(NamedTuple):
     rows: int
 
 
-def tile_on_sheet(photo: np.ndarray, photo_dpi: int, sheet: PrintSheet) -> Sheet:
-    """Tile as many copies of ``photo`` as fit on ``sheet``, at their true printed size.
+def tile_on_sheet(
+    photo: np.ndarray, photo_dpi: int, sheet: PrintSheet, copies: int | None = None
+) -> Sheet:
+    """Tile copies of ``photo`` on ``sheet``, at their true printed size.
 
     The photo is rescaled from ``photo_dpi`` to the sheet's resolution, so it prints at its
     physical size; copies are ``CUT_GAP_MM`` apart, the grid is centred, and thin grey cut
-    guides run through the gaps (never across a photo).
+    guides run through the gaps round every used cell (never across a photo, never through an
+    empty cell).
+
+    Args:
+        photo: (H, W, 3|4) uint8 photo.
+        photo_dpi: the photo's print resolution.
+        sheet: the paper.
+        copies: fill only this many cells, row by row (default: every cell).
 
     Raises:
         ValidationError: the photo is larger than the sheet.
@@ -134,28 +144,18 @@ def tile_on_sheet(photo: np.ndarray, photo_dpi: int, sheet: PrintSheet) -> Sheet
     paper = np.full((sheet.height_px, sheet.width_px, 3), PAPER[:3], np.uint8)
     left = (sheet.width_px - columns * (width + gap) + gap) // 2
     top = (sheet.height_px - rows * (height + gap) + gap) // 2
-    _draw_guides(paper, (left, top), (width + gap, height + gap), (columns, rows), gap)
-    for row in range(rows):
-        for column in range(columns):
-            x, y = left + column * (width + gap), top + row * (height + gap)
-            paper[y : y + height, x : x + width] = photo
-    return Sheet(paper, columns * rows, columns, rows)
-
-
-def _draw_guides(
-    paper: np.ndarray,
-    origin: tuple[int, int],
-    pitch: tuple[int, int],
-    counts: tuple[int, int],
-    gap: int,
-) -> None:
-    """1-px lines through the middle of every gap, outer ones included, edge to edge."""
-    for axis in (0, 1):  # 0: vertical lines (x positions), 1: horizontal lines (y positions)
-        for index in range(counts[axis] + 1):
-            position = origin[axis] + index * pitch[axis] - (gap + 1) // 2
-            if not 0 <= position < paper.shape[1 - axis]:
-                continue
-            if axis == 0:
-                paper[:, position] = CUT_GUIDE[:3]
-            else:
-                paper[position, :] = CUT_GUIDE[:3]
+    used = columns * rows if copies is None else max(0, min(copies, columns * rows))
+    half = (gap + 1) // 2
+    for index in range(used):
+        row, column = divmod(index, columns)
+        x, y = left + column * (width + gap), top + row * (height + gap)
+        # The guide rectangle: through the middle of the gaps round this cell.
+        corner = (x - half, y - half)
+        cv2.rectangle(
+            paper, corner, (x + width + gap - half, y + height + gap - half), CUT_GUIDE[:3], 1
+        )
+    for index in range(used):
+        row, column = divmod(index, columns)
+        x, y = left + column * (width + gap), top + row * (height + gap)
+        paper[y : y + height, x : x + width] = photo
+    return Sheet(paper, used, columns, rows)

@@ -12,6 +12,7 @@ from litestar import Router
 from msgspec import Struct
 
 from center_api.sdk import Capabilities, ModelRequirement, Slice, SliceResult
+from center_api.sdk.vision import MESH_MODEL
 from center_api.slices.face_enhance.engines import PREFERENCE, SR_MODEL
 from center_api.slices.face_enhance.provider import FaceEnhanceProvider
 from center_api.slices.face_enhance.schemas import FaceEnhanceOptions
@@ -31,6 +32,7 @@ class FaceEnhanceSlice(Slice):
     options_type = FaceEnhanceOptions
     models = (
         ModelRequirement(id=DETECTOR),
+        ModelRequirement(id=MESH_MODEL),
         ModelRequirement(id=SR_MODEL, required=False),
         *(ModelRequirement(id=model_id, required=False) for model_id in PREFERENCE),
     )

@@ -7,7 +7,12 @@
   CodeFormer (with its fidelity input), GPEN-BFR-512; each is a manifest entry whose ``input``
   says how its tensor is normalised.
 
-``auto`` picks the first installed of `PREFERENCE`, then ``sr``, then ``classic``.
+``auto`` picks the first installed of `PREFERENCE`, then ``sr``, then ``classic`` (and falls back
+per face: see the service and `quality`).
+
+Small faces go through an upscaling path: every engine works on the aligned crop at a working
+size of at least `WORK_SIZES` [0] pixels (a 24 px face is restored at 128 px, then shrunk back
+through an area filter when pasted).
 """
 
 from dataclasses import dataclass
@@ -24,7 +29,7 @@ from center_api.sdk import (
     ValidationError,
     pull_command,
 )
-from center_api.slices.face_enhance.classic import blur_need, enhance_classic
+from center_api.slices.face_enhance.classic import enhance_classic
 from center_api.slices.face_enhance.networks import restore_with_network, super_resolve
 from center_api.slices.face_enhance.restore import (
     TEMPLATE_SIZE,
@@ -39,13 +44,14 @@ RESTORATION_TASK = "face_restoration"
 SR_MODEL = "realesr-general-x4v3"
 # Best first, and among equals the ones whose licence allows commercial use first.
 PREFERENCE = ("gfpgan-1.4", "restoreformer-plus-plus", "codeformer", "gpen-bfr-512")
-# Crop sizes (pixels) each weightless/SR engine works at: the face's own resolution, bounded.
-CLASSIC_SIZES = (64, 512)
-SR_INPUT_SIZES = (32, 128)  # x4: at most 512 px out, ~0.4 s on one CPU thread
-# A face larger than the SR input loses its finest detail on the way in; up to this much of it
-# (the part the downscale removed) is added back, the more the sharper the face measures, so big
-# sharp faces do not come out waxy while blurred, noisy ones do not get their noise back.
-SR_DETAIL_KEEP = 1.0
+# Crop sizes (pixels) the weightless and SR engines work at: the face's own resolution, bounded
+# below so small faces are restored upscaled.
+WORK_SIZES = (128, 512)
+CLASSIC_SIZES = WORK_SIZES
+# SR runs on a crop at half the working size: its x4 output is then shrunk by 2, which keeps
+# what it recovers and averages away most of what it invents (at x4 straight, SSIM against the
+# original fell on sharp and on x4-downscaled faces; bench/face_quality.py).
+SR_INPUT_SIZES = (32, 128)
 
 EngineKind = Literal["classic", "sr", "network"]
 
@@ -57,6 +63,7 @@ class Engine:
     name: str
     kind: EngineKind
     model_id: str | None = None
+    auto: bool = False
 
     @property
     def model_label(self) -> str:
@@ -83,7 +90,8 @@ def resolve_engine(store: ModelStore, requested: str) -> Engine:
         ModelNotAvailableError: its weights are not installed (the message names the pull).
     """
     if requested == "auto":
-        return _best_installed(store)
+        best = _best_installed(store)
+        return Engine(best.name, best.kind, best.model_id, auto=True)
     if requested == "classic":
         return Engine("classic", "classic")
     if requested == "sr":
@@ -171,22 +179,15 @@ def restore_face(
 def _super_resolve_face(
     model: LoadedModel, rgb: np.ndarray, landmarks: np.ndarray, native: float
 ) -> tuple[AlignedFace, np.ndarray]:
-    """Real-ESRGAN x4 on the face at (at most) the SR input size, then back to its own size.
+    """Real-ESRGAN x4 on the face at half its working size, shrunk by 2 to the working size.
 
-    Returns the aligned crop at the result's resolution and the restored crop.
+    Returns the aligned crop at the working size and the restored crop (same size).
     """
-    small = align_face(rgb, landmarks, _bounded(native, SR_INPUT_SIZES))
+    work = _bounded(native, WORK_SIZES)
+    small = align_face(rgb, landmarks, _bounded(work / 2, SR_INPUT_SIZES))
     restored = super_resolve(model, small.crop)
-    if native <= small.size * 1.25:
-        return small, restored
-    size = min(round(native), restored.shape[0])
-    full = align_face(rgb, landmarks, size)
-    pixels = full.crop.astype(np.float32)
-    shrunk = cv2.resize(pixels, (small.size, small.size), interpolation=cv2.INTER_AREA)
-    lost = pixels - cv2.resize(shrunk, (size, size), interpolation=cv2.INTER_CUBIC)
-    restored = cv2.resize(restored, (size, size), interpolation=cv2.INTER_AREA)
-    keep = SR_DETAIL_KEEP * (1.0 - blur_need(full.crop))
-    return full, np.clip(restored + keep * lost, 0.0, 255.0)
+    restored = cv2.resize(restored, (work, work), interpolation=cv2.INTER_AREA)
+    return align_face(rgb, landmarks, work), restored
 
 
 def _model(kernel: InferenceKernel, engine: Engine) -> LoadedModel:

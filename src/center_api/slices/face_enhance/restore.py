@@ -228,7 +228,11 @@ def _face_mean(lab: np.ndarray) -> np.ndarray:
 
 
 def paste_face(
-    canvas: np.ndarray, restored: np.ndarray, matrix: np.ndarray, strength: float = 1.0
+    canvas: np.ndarray,
+    restored: np.ndarray,
+    matrix: np.ndarray,
+    strength: float = 1.0,
+    mask: np.ndarray | None = None,
 ) -> tuple[int, int, int, int] | None:
     """Blend a restored aligned crop back into ``canvas`` in place.
 
@@ -237,6 +241,7 @@ def paste_face(
         restored: (m, m, 3) restored crop, uint8 or float 0..255.
         matrix: 2x3 affine mapping image pixels to crop pixels *at size m*.
         strength: 0..1, how much of the restoration shows (the mask is scaled by it).
+        mask: (m, m) float mask in crop pixels (default: the template's soft face ellipse).
 
     Returns:
         The changed region as (x0, y0, x1, y1), or None when the face is off the canvas.
@@ -253,7 +258,8 @@ def paste_face(
     shifted = inverse.copy()
     shifted[:, 2] -= (x0, y0)
     dsize = (x1 - x0, y1 - y0)
-    alpha = np.clip(warp_area(face_mask(size), shifted, dsize), 0.0, 1.0)
+    soft = face_mask(size) if mask is None else mask
+    alpha = np.clip(warp_area(soft, shifted, dsize), 0.0, 1.0)
     alpha *= np.float32(strength)
     # A large face's region is most of a big photo: warp one channel at a time (OpenCV warps
     # channels independently, so nothing changes) and blend it in strips, in place.

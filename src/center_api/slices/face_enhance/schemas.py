@@ -13,13 +13,32 @@ EngineName = Annotated[
         max_length=64,
         pattern=r"^[a-z0-9][a-z0-9._+-]*$",
         description=(
-            "auto (the best installed), classic (no weights), sr (Real-ESRGAN on each face), or "
-            "a restoration network from the manifest: gfpgan-1.4, restoreformer-plus-plus, "
-            "codeformer, gpen-bfr-512."
+            "auto (the best installed engine, per face only where the face needs it and a "
+            "quality check keeps the result; else the face is left as it is), classic (no "
+            "weights), sr (Real-ESRGAN on each face), or a restoration network from the "
+            "manifest: gfpgan-1.4, restoreformer-plus-plus, codeformer, gpen-bfr-512. A named "
+            "engine restores every selected face at full strength."
         ),
     ),
 ]
-FaceAction = Literal["enhance", "skip_small", "skip_limit", "skip_not_center"]
+FaceAction = Literal[
+    "enhance",
+    "skip_small",
+    "skip_limit",
+    "skip_not_center",
+    "skip_clean",
+    "skip_unrecoverable",
+    "skip_quality",
+]
+# Why a face was left as it is, for the report (``skipped`` in JSON answers).
+SKIP_REASONS: dict[FaceAction, str] = {
+    "skip_small": "smaller than min_eye_distance",
+    "skip_limit": "beyond max_faces",
+    "skip_not_center": "not the centre face",
+    "skip_clean": "already clean and sharp: nothing to restore",
+    "skip_unrecoverable": "its detail is gone: restoring would invent a face",
+    "skip_quality": "the quality check preferred the face as it was",
+}
 
 
 class DetectOptions(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -37,11 +56,11 @@ class DetectOptions(Struct, forbid_unknown_fields=True, kw_only=True):
             ge=8,
             le=1000,
             description=(
-                "Faces whose eyes are closer than this (pixels) are skipped: restoring them "
-                "invents more than it recovers."
+                "Faces whose eyes are closer than this (pixels) are skipped. The default takes "
+                "faces down to about 24 px, restored through an upscaled working crop."
             ),
         ),
-    ] = 24.0
+    ] = 9.0
 
 
 class FaceEnhanceOptions(DetectOptions, forbid_unknown_fields=True, kw_only=True):
@@ -90,6 +109,9 @@ class FaceInfo(Struct, kw_only=True):
     landmarks: list[list[float]]  # left eye, right eye, nose, left and right mouth corner
     eye_distance: float
     action: FaceAction
+    engine: str | None = None  # the engine that restored it (enhance answers only)
+    strength: float | None = None  # share of the restoration pasted
+    degradation: float | None = None  # 0 clean .. 1 clearly degraded (auto only)
 
 
 class FaceReport(Struct, kw_only=True):

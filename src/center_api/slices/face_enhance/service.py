@@ -1,4 +1,10 @@
-"""Face enhancement: detect → align → restore → paste back → encode.
+"""Face enhancement: detect → align → (assess) → restore → (check) → paste back → encode.
+
+``auto`` restores a face only when it needs it (`quality.assess`), at a strength set by how
+degraded it is, and keeps the result only when it passes the quality check
+(`quality.consistent`), trying the best installed engine, then ``classic``, then leaving the
+face as it was. A named engine restores every selected face at full strength. Every face is
+pasted back through the mask of its own 468-point mesh (`masks`), colour-matched.
 
 Scheduling: decoding and detection are one kernel job, each face's restoration (with its
 paste-back) is its own job, and encoding is the last; the jobs of one request run one after
@@ -26,18 +32,24 @@ from center_api.sdk import (
     decode_image,
     encode_image,
 )
-from center_api.sdk.vision import Face, detect_faces
+from center_api.sdk.vision import MESH_MODEL, Face, FaceMesh, detect_faces, face_mesh
 from center_api.slices.face_enhance.engines import (
+    WORK_SIZES,
     Engine,
+    RestoredFace,
     accepts_fidelity,
     resolve_engine,
     restore_face,
 )
-from center_api.slices.face_enhance.restore import paste_face
+from center_api.slices.face_enhance.masks import mesh_mask
+from center_api.slices.face_enhance.quality import assess, consistent
+from center_api.slices.face_enhance.restore import align_face, native_size, paste_face
 from center_api.slices.face_enhance.schemas import (
+    SKIP_REASONS,
     DetectOptions,
     FaceAction,
     FaceEnhanceOptions,
+    FaceInfo,
     FaceReport,
 )
 from center_api.slices.face_enhance.selection import face_info, select_faces
@@ -81,7 +93,7 @@ class _Scene:
     source: _Source
     working: np.ndarray  # the RGB faces are aligned from (upscaled when asked)
     report: FaceReport
-    selected: list[Face]  # the faces to enhance, in working pixels
+    selected: list[tuple[int, Face]]  # the faces to enhance (report index, working pixels)
     is_grey: bool
     canvas: np.ndarray = field(init=False)  # receives the pasted faces
 
@@ -140,9 +152,10 @@ class FaceEnhanceService:
         if scene.report.faces_found == 0:
             return await self._no_face(data, scene, options, engine)
         restore_start = time.perf_counter()
-        for face in scene.selected:
+        for index, face in scene.selected:
             await self._kernel.run(
-                partial(self._restore_one, scene, face, engine, options), label="face_enhance.face"
+                partial(self._restore_one, scene, face, engine, options, scene.report.faces[index]),
+                label="face_enhance.face",
             )
         restore_ms = (time.perf_counter() - restore_start) * 1000
         scene.finish()
@@ -162,6 +175,7 @@ class FaceEnhanceService:
         """Resolve the engine and check the options against it, before anything is queued."""
         store = self._kernel.store
         store.require(DETECTOR)
+        store.require(MESH_MODEL)
         engine = resolve_engine(store, options.engine)
         if options.fidelity is not None and not accepts_fidelity(store, engine):
             raise ValidationError(
@@ -196,8 +210,8 @@ class FaceEnhanceService:
         """Detect, then set up the canvas the faces are pasted into (one job)."""
         found = self._detect_now(data, options, options.upscale)
         selected = [
-            _scaled(face, options.upscale)
-            for face, action in zip(found.faces, found.actions, strict=True)
+            (index, _scaled(face, options.upscale))
+            for index, (face, action) in enumerate(zip(found.faces, found.actions, strict=True))
             if action == "enhance"
         ]
         working = _upscaled(found.rgb, options.upscale)
@@ -205,17 +219,55 @@ class FaceEnhanceService:
         return _Scene(source, working, found.report, selected, is_grey=_is_grey(found.rgb))
 
     def _restore_one(
-        self, scene: _Scene, face: Face, engine: Engine, options: FaceEnhanceOptions
+        self,
+        scene: _Scene,
+        face: Face,
+        engine: Engine,
+        options: FaceEnhanceOptions,
+        info: FaceInfo,
     ) -> None:
-        """Restore one face and paste it into the scene's canvas (one job)."""
+        """Restore one face and paste it into the scene's canvas; note the outcome in ``info``."""
+        mesh = face_mesh(self._kernel.model(MESH_MODEL), scene.working, face)
+        blend = options.blend / 100.0
+        if not engine.auto:
+            restored = self._restored(scene, engine, face, options)
+            self._paste(scene, restored, mesh, blend)
+            info.engine, info.strength = engine.name, round(blend, 3)
+            return
+        native = int(min(WORK_SIZES[1], max(64, round(native_size(face.landmarks)))))
+        assessment = assess(align_face(scene.working, face.landmarks, native).crop)
+        info.degradation = round(assessment.score, 3)
+        if assessment.verdict != "restore":
+            info.action = "skip_clean" if assessment.verdict == "clean" else "skip_unrecoverable"
+            return
+        candidates = [engine]
+        if engine.kind != "classic":  # the weightless engine is the fallback
+            candidates.append(Engine("classic", "classic"))
+        for candidate in candidates:
+            restored = self._restored(scene, candidate, face, options)
+            original = align_face(scene.working, face.landmarks, restored.crop.shape[0]).crop
+            for strength in (assessment.strength, assessment.strength / 2):
+                if consistent(restored.crop, original, strength):
+                    self._paste(scene, restored, mesh, strength * blend)
+                    info.engine, info.strength = candidate.name, round(strength * blend, 3)
+                    return
+        info.action = "skip_quality"
+
+    def _restored(
+        self, scene: _Scene, engine: Engine, face: Face, options: FaceEnhanceOptions
+    ) -> RestoredFace:
         restored = restore_face(
             self._kernel, engine, scene.working, face.landmarks, options.fidelity
         )
-        crop = restored.crop
         if scene.is_grey:  # a network must not colourise a black-and-white photo
-            grey = crop @ np.array([0.299, 0.587, 0.114], np.float32)
-            crop = np.repeat(grey[..., None], 3, axis=2)
-        paste_face(scene.canvas, crop, restored.matrix, options.blend / 100.0)
+            grey = restored.crop @ np.array([0.299, 0.587, 0.114], np.float32)
+            return RestoredFace(np.repeat(grey[..., None], 3, axis=2), restored.matrix)
+        return restored
+
+    @staticmethod
+    def _paste(scene: _Scene, restored: RestoredFace, mesh: FaceMesh, strength: float) -> None:
+        mask = mesh_mask(mesh, restored.matrix, restored.crop.shape[0])
+        paste_face(scene.canvas, restored.crop, restored.matrix, strength, mask)
 
     def _encode(self, scene: _Scene, options: FaceEnhanceOptions) -> bytes:
         pixels = scene.canvas
@@ -245,6 +297,11 @@ class FaceEnhanceService:
 
 def _metadata(scene: _Scene, engine: Engine, options: FaceEnhanceOptions) -> dict[str, Any]:
     actions = [face.action for face in scene.report.faces]
+    skipped = {
+        SKIP_REASONS[action]: actions.count(action)
+        for action in SKIP_REASONS
+        if actions.count(action)
+    }
     return {
         "width": int(scene.canvas.shape[1]),
         "height": int(scene.canvas.shape[0]),
@@ -255,8 +312,13 @@ def _metadata(scene: _Scene, engine: Engine, options: FaceEnhanceOptions) -> dic
         "detector": DETECTOR,
         "faces_found": scene.report.faces_found,
         "faces_enhanced": actions.count("enhance"),
+        "faces_skipped": len(actions) - actions.count("enhance"),
         "faces_skipped_small": actions.count("skip_small"),
         "faces_skipped_limit": actions.count("skip_limit") + actions.count("skip_not_center"),
+        "faces_skipped_clean": actions.count("skip_clean"),
+        "faces_skipped_unrecoverable": actions.count("skip_unrecoverable"),
+        "faces_skipped_quality": actions.count("skip_quality"),
+        "skipped": skipped,
         "blend": options.blend,
         "upscale": options.upscale,
     }
