@@ -21,7 +21,10 @@ from center_api.testing.apps import deep_merge
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO_ROOT / "model_store"
 SHARED_DIR = REPO_ROOT.parent / "shared"
-SHARED_MISSING = "shared test data (../shared next to the repository) is not present"
+SHARED_MISSING = (
+    "the shared photos with ground truth are not present: put the shared data set next to the "
+    "repository as ../shared (testdata/ with MANIFEST.md, models/)"
+)
 
 
 @pytest.fixture(scope="session")

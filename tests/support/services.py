@@ -32,7 +32,10 @@ def redis_url() -> str:
         with socket.create_connection((parts.hostname, parts.port or 6379), timeout=0.5):
             return REDIS_URL
     except OSError:
-        unavailable(f"Redis is not reachable at {REDIS_URL}")
+        unavailable(
+            f"Redis is not reachable at {REDIS_URL}: start one (apt-get install redis-server) "
+            "or point CENTER_API_TEST_REDIS at one"
+        )
 
 
 @contextmanager
@@ -41,7 +44,10 @@ def fresh_postgres_database() -> Iterator[str]:
     try:
         url = create_database(PG_ADMIN_URL)
     except OSError as exc:
-        unavailable(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
+        unavailable(
+            f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({exc}): start one (apt-get install "
+            "postgresql; user postgres, trust auth, database test) or set CENTER_API_TEST_PG"
+        )
     try:
         yield url
     finally:

@@ -34,7 +34,10 @@ def test_a_declared_route_documents_its_form_fields_and_answer():
     body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body == {"$ref": "#/components/schemas/ShoutForm"}
     fields = spec["components"]["schemas"]["ShoutForm"]["properties"]
-    assert set(fields) == {"file", "image_url", "image_file_b64", "loud"}
+    assert set(fields) == {"file", "image_file", "image_url", "image_file_b64", "loud"}
+    # The same form also as urlencoded and JSON (http/bodies.py)
+    media = set(operation["requestBody"]["content"])
+    assert media == {"multipart/form-data", "application/x-www-form-urlencoded", "application/json"}
 
 
 def test_a_route_needs_a_method_of_a_service_class():
