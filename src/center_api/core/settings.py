@@ -1,14 +1,14 @@
-"""Typed settings: defaults, then `litestar.toml`, then environment variables.
+"""Typed settings: defaults, then `litestar.toml`, then ``.env``, then environment variables.
 
 The file is the project's own config file (Litestar itself does not read it). Every key can be
 overridden from the environment as ``CENTER_API__SECTION__KEY`` (e.g.
 ``CENTER_API__IMAGES__MAX_MEGAPIXELS=60``); the original spec's short names (``HOST``, ``PORT``,
-``DATABASE_URL`` …) work as written. A bad value stops startup with a message naming the key.
+``DATABASE_URL`` …) and the design's (``API_HOST``, ``API_PORT``, ``MAX_WORKERS``,
+``TASK_TIMEOUT``, ``REDIS_URL``) work as written. A bad value, or an unknown ``CENTER_API__``
+variable, stops startup with a message naming it (see `settings_sources`).
 """
 
 import importlib.util
-import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,28 +16,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from center_api.core.settings_sources import (
+    SettingsError,
+    SettingsSources,
+    gather,
+    key_parts,
+)
+
 # Every API route lives under this versioned prefix (health, slices, tasks); /metrics and
 # /schema stay outside it.
 API_PREFIX = "/api/v1"
-ENV_PREFIX = "CENTER_API__"
-CONFIG_FILE_ENV = "CENTER_API_CONFIG"
-DEFAULT_CONFIG_FILE = "litestar.toml"
-
-# The original spec's variable names, mapped onto the settings tree.
-SHORT_ENV_NAMES: dict[str, tuple[str, ...]] = {
-    "HOST": ("server", "host"),
-    "PORT": ("server", "port"),
-    "WORKERS": ("server", "workers"),
-    "DATABASE_URL": ("database", "url"),
-    "MAX_CONCURRENT_INFERENCE": ("inference", "max_concurrent"),
-    "THREAD_POOL_SIZE": ("inference", "thread_pool_size"),
-    "QUEUE_MAX_SIZE": ("inference", "queue_max_size"),
-    "LOG_LEVEL": ("logging", "level"),
-    "MODEL_STORE_DIR": ("models", "dir"),
-    "AUTH_MODE": ("auth", "mode"),
-    "QUEUE_URL": ("queue", "url"),
-    "STORAGE_URL": ("storage", "url"),
-}
 
 PositiveInt = Annotated[int, Meta(ge=1)]
 NonNegativeInt = Annotated[int, Meta(ge=0)]
@@ -283,32 +271,36 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     pipelines: dict[str, PipelineSettings] = msgspec.field(default_factory=dict)
 
 
-class SettingsError(Exception):
-    """A config value is missing, malformed or out of range; the message names the key."""
-
-
 def load_settings(
-    config_file: str | Path | None = None, environ: Mapping[str, str] | None = None
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    dotenv_file: str | Path | None = None,
 ) -> Settings:
-    """Build settings from defaults, the config file and the environment.
+    """Build settings from defaults, the config file, ``.env`` and the environment.
 
     Args:
         config_file: TOML file to read; defaults to ``$CENTER_API_CONFIG`` or ``litestar.toml``
             (a missing default file is fine, a missing explicit one is an error).
         environ: Environment to read overrides from; defaults to ``os.environ``.
+        dotenv_file: ``.env`` file read before the environment (which wins); defaults to
+            ``.env`` in the working directory when ``environ`` is not given, else none.
 
     Raises:
-        SettingsError: On unreadable TOML or a value that fails validation.
+        SettingsError: On unreadable TOML or ``.env``, an unknown ``CENTER_API__`` variable or
+            a value that fails validation.
     """
-    env = os.environ if environ is None else environ
-    data = _read_file(config_file, env)
-    sources: dict[tuple[str, ...], str] = {}
-    for name, value in env.items():
-        path = _env_path(name)
-        if path is not None:
-            _set_path(data, path, value)
-            sources[path] = name
-    return settings_from_mapping(data, sources)
+    return load_settings_with_sources(config_file, environ, dotenv_file)[0]
+
+
+def load_settings_with_sources(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    dotenv_file: str | Path | None = None,
+) -> tuple[Settings, SettingsSources]:
+    """`load_settings`, and where every overridden value came from."""
+    data, sources = gather(Settings, config_file, environ, dotenv_file)
+    names = {key: name for key, (name, _) in sources.variables.items()}
+    return settings_from_mapping(data, names), sources
 
 
 # The backends outside the default install, and the optional extra that brings each.
@@ -345,55 +337,6 @@ def settings_from_mapping(
     except msgspec.ValidationError as exc:
         message = str(exc)
         key = message.rsplit("at `$.", 1)[-1].rstrip("`") if "at `$." in message else ""
-        origin = (sources or {}).get(tuple(_key_parts(key)))
+        origin = (sources or {}).get(tuple(key_parts(key)))
         where = f" (from environment variable {origin})" if origin else ""
         raise SettingsError(f"invalid setting {key or '<root>'}{where}: {message}") from exc
-
-
-def _read_file(config_file: str | Path | None, env: Mapping[str, str]) -> dict[str, Any]:
-    explicit = config_file or env.get(CONFIG_FILE_ENV)
-    path = Path(explicit or DEFAULT_CONFIG_FILE)
-    if not path.is_file():
-        if explicit:
-            raise SettingsError(f"config file {path} does not exist")
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
-
-
-def _env_path(name: str) -> tuple[str, ...] | None:
-    if name in SHORT_ENV_NAMES:
-        return SHORT_ENV_NAMES[name]
-    if name.startswith(ENV_PREFIX):
-        parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p)
-        return parts or None
-    return None
-
-
-def _key_parts(key: str) -> list[str]:
-    return [p for p in key.replace("[", ".").replace("]", "").split(".") if p]
-
-
-def _set_path(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
-    node = data
-    for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise SettingsError(f"setting {'.'.join(path)} cannot override a non-table value")
-        node = child
-    node[path[-1]] = _parse_env_value(value)
-
-
-def _parse_env_value(value: str) -> Any:
-    """Read lists as JSON (``["a","b"]``); other values stay strings for the lax conversion."""
-    stripped = value.strip()
-    if stripped.startswith("["):
-        try:
-            return msgspec.json.decode(stripped)
-        except msgspec.DecodeError as exc:
-            raise SettingsError(f"environment value {value!r} is not a JSON list") from exc
-    if stripped.lower() in {"null", "none", ""}:
-        return None
-    return stripped

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import msgspec
 
+from center_api.bootstrap.cli.config import config
 from center_api.bootstrap.cli.db import db
 from center_api.bootstrap.cli.images import cutout
 from center_api.bootstrap.cli.keys import keys
@@ -93,6 +94,7 @@ def serve(
     )
 
 
+cli.add_command(config)
 cli.add_command(db)
 cli.add_command(keys)
 cli.add_command(models)
