@@ -125,12 +125,12 @@ def hard_paste(source: np.ndarray, output: np.ndarray, alpha: np.ndarray) -> np.
     return pasted
 
 
-def model_store(shared: Path, store: Path) -> Path:
-    """A store in ``store``: the project's manifest, detector and mesh, the shared Real-ESRGAN."""
+def model_store(shared: Path, store: Path, *, sr: bool = True) -> Path:
+    """A store in ``store``: the project's manifest, detector and mesh (+ shared Real-ESRGAN)."""
     shutil.copyfile(REPO / "model_store" / "manifest.toml", store / "manifest.toml")
     for name in ("centerface.onnx", "face_mesh_468.onnx"):
         (store / name).symlink_to(REPO / "model_store" / name)
-    if (shared / "models" / SR_FILE).is_file():
+    if sr and (shared / "models" / SR_FILE).is_file():
         (store / SR_FILE).symlink_to(shared / "models" / SR_FILE)
     return store
 
@@ -188,11 +188,11 @@ def face_box(box: list[float], shape: tuple[int, ...]) -> tuple[slice, slice]:
     return slice(max(0, y1), min(shape[0], y2)), slice(max(0, x1), min(shape[1], x2))
 
 
-async def run(shared: Path, engines: list[str]) -> list[Row]:
+async def run(shared: Path, engines: list[str], *, sr: bool = True) -> list[Row]:
     """Every clean photo through every engine, in one container."""
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="face-bench-") as tmp:
-        settings = bench_settings(models={"dir": str(model_store(shared, Path(tmp)))})
+        settings = bench_settings(models={"dir": str(model_store(shared, Path(tmp), sr=sr))})
         container = build_container(build_runtime(settings))
         try:
             async with container() as scope:
@@ -211,9 +211,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--engines", nargs="+", default=["auto", "classic", "sr"])
+    parser.add_argument(
+        "--no-sr", action="store_true", help="leave Real-ESRGAN out (auto = the project default)"
+    )
     args = parser.parse_args()
-    engines = [e for e in args.engines if e != "sr" or (args.shared / "models" / SR_FILE).is_file()]
-    rows = asyncio.run(run(args.shared.resolve(), engines))
+    has_sr = not args.no_sr and (args.shared / "models" / SR_FILE).is_file()
+    engines = [e for e in args.engines if e != "sr" or has_sr]
+    rows = asyncio.run(run(args.shared.resolve(), engines, sr=has_sr))
     print(f"{'image':20}{'face':>5} {'degradation':16}{'engine':9}", end="")
     print("PSNR deg  PSNR out  SSIM deg  SSIM out  vs input   seam   hard  ms/face")
     for row in rows:
