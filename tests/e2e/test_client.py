@@ -1,6 +1,7 @@
 """The Python client (sync and async) and ``center-api remove`` against a real server process."""
 
 import asyncio
+import base64
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,3 +81,22 @@ def test_center_api_remove_writes_one_file_or_a_directory(base_url, tmp_path):
         cli, ["remove", str(inputs[0]), str(tmp_path / "bad.png"), str(out), "--url", base_url]
     )
     assert failed.exit_code == 1 and "INVALID_IMAGE" in failed.output
+
+
+def test_the_removebg_package_works_with_only_its_endpoint_changed(base_url, tmp_path, monkeypatch):
+    # The `removebg` package from PyPI, unmodified: only its endpoint constant points here.
+    removebg = pytest.importorskip("removebg.removebg", reason="pip install -e '.[dev]' (removebg)")
+    monkeypatch.setattr(removebg, "API_ENDPOINT", f"{base_url}/v1.0/removebg")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(PHOTO)
+    client = removebg.RemoveBg("any-key-in-open-mode", str(tmp_path / "errors.log"))
+    client.remove_background_from_img_file(str(photo), size="regular")
+    with Image.open(f"{photo}_no_bg.png") as image:
+        pixels = np.asarray(image)
+    assert pixels.shape == (120, 160, 4) and pixels[0, 0, 3] == 0 and pixels[60, 80, 3] == 255
+    encoded = base64.b64encode(PHOTO).decode()
+    client.remove_background_from_base64_img(
+        encoded, bg_color="ffffff", new_file_name=str(tmp_path / "white.png")
+    )
+    with Image.open(tmp_path / "white.png") as image:
+        assert image.mode == "RGB" and image.getpixel((0, 0)) == (255, 255, 255)
