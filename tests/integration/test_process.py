@@ -115,6 +115,12 @@ def test_a_bad_step_is_refused_naming_it_before_any_work(pipeline_client, photo,
     assert f"Step {step}" in body["error"]["message"]
 
 
+def test_steps_are_checked_before_the_image_is_read(pipeline_client):
+    body = {"image_url": "http://127.0.0.1:9/never-fetched.png", "steps": [{"tool": "nope"}]}
+    response = assert_error(pipeline_client.post(PROCESS, json=body), 422, "VALIDATION_ERROR")
+    assert response["error"]["details"]["step"] == 1  # not URL_NOT_ALLOWED: nothing was read
+
+
 @pytest.mark.parametrize(
     "steps", ["", "[]", "[{", '{"tool": "cutout"}', json.dumps([{"tool": "cutout"}] * 11)]
 )

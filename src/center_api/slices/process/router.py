@@ -14,19 +14,29 @@ _STEPS = (
     "step; a switched-off tool FEATURE_DISABLED; a step after one that gives JSON 422."
 )
 
-image = sdk.image_route(
+
+@sdk.image_post(
     "/image",
-    ProcessForm,
-    PipelineOptions,
-    ProcessService.run,
     summary="Run a pipeline on one image",
     description=(
         f"Each step's output image feeds the next, one inference slot at a time. {_STEPS} "
-        "The image comes as `file`, `image_url` or `image_file_b64`; the answer is the last "
-        "step's, with X-Steps and X-Step-Ms."
+        "The image comes as `file`, `image_url` or `image_file_b64` (read once the steps "
+        "passed); the answer is the last step's, with X-Steps and X-Step-Ms."
     ),
     response_description="The last step's answer; metadata in X-* headers.",
+    status_code=200,
 )
+@sdk.inject
+async def image(
+    request: sdk.Request[Any, Any, Any],
+    data: Annotated[ProcessForm, sdk.MULTIPART],  # type: ignore[valid-type]
+    service: sdk.FromDishka[ProcessService],
+    settings: sdk.FromDishka[sdk.Settings],
+) -> sdk.Response[Any]:
+    """Check the steps, then read the image and run them."""
+    plan = service.plan(sdk.options_of(data, PipelineOptions).steps)
+    photo = await sdk.read_image_source(data, settings)
+    return sdk.image_response(request, await service.run_plan(photo, plan))
 
 
 @sdk.image_post(
@@ -43,12 +53,12 @@ image = sdk.image_route(
 @sdk.inject
 async def batch(
     data: Annotated[BatchForm, sdk.MULTIPART],
-    steps: sdk.FromDishka[sdk.ToolSteps],
+    service: sdk.FromDishka[ProcessService],
     desk: sdk.FromDishka[sdk.TaskDesk],
     settings: sdk.FromDishka[sdk.Settings],
 ) -> sdk.Response[Any]:
     """Check the steps, read the images, queue them as one batch."""
-    steps.plan(data.steps, refuse={PIPELINE_TOOL})
+    service.plan(data.steps)
     images, names = await batch_inputs(data, settings)
     order = sdk.TaskOrder(
         tool=PIPELINE_TOOL,

@@ -2,8 +2,8 @@
 
 import time
 
-from center_api.sdk import SliceResult, ToolSteps, ValidationError, current_progress
-from center_api.slices.process.schemas import PipelineOptions
+from center_api.sdk import PlannedStep, SliceResult, ToolSteps, ValidationError, current_progress
+from center_api.slices.process.schemas import PipelineOptions, Steps
 
 PIPELINE_TOOL = "process"
 
@@ -15,18 +15,24 @@ class ProcessService:
         """Steps are planned and run through ``steps``."""
         self._steps = steps
 
-    async def run(self, image: bytes, options: PipelineOptions) -> SliceResult:
-        """Run ``options.steps`` on ``image``; the last step's answer, with X-Steps metadata.
+    def plan(self, steps: Steps) -> list[PlannedStep]:
+        """Check every step before any work (`ToolSteps.plan`; a pipeline is no step)."""
+        return self._steps.plan(steps, refuse={PIPELINE_TOOL})
 
-        Every step is checked before the first runs. In a task, progress is reported per
-        step and the task may pause between steps; a paused pipeline starts again from its
-        first step when resumed (intermediate images are not kept).
+    async def run(self, image: bytes, options: PipelineOptions) -> SliceResult:
+        """Plan ``options.steps``, then run them on ``image`` (`run_plan`); tasks call this."""
+        return await self.run_plan(image, self.plan(options.steps))
+
+    async def run_plan(self, image: bytes, plan: list[PlannedStep]) -> SliceResult:
+        """Run the planned steps on ``image``; the last step's answer, with X-Steps metadata.
+
+        In a task, progress is reported per step and the task may pause between steps; a
+        paused pipeline starts again from its first step when resumed (intermediate images
+        are not kept).
 
         Raises:
-            ValidationError / FeatureDisabledError: a step refused by the plan (nothing ran).
             AppException: what a step raised (its usage row has the code).
         """
-        plan = self._steps.plan(options.steps, refuse={PIPELINE_TOOL})
         progress = current_progress()
         begin = time.perf_counter()
         data, result = image, None
