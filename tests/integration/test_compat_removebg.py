@@ -146,7 +146,8 @@ def test_background_image_file(client):
 
 def test_bad_input_is_400_in_removebg_shape(client):
     errors_of(client.post(ENDPOINT, data={"size": "auto"}), 400, "missing_source")
-    errors_of(upload(client, size="huge"), 400, "invalid_parameters")
+    bad_size = errors_of(upload(client, size="huge"), 400, "invalid_parameters")
+    assert "size" in bad_size["detail"]  # which field, not only "not valid"
     errors_of(upload(client, scale="5%"), 400, "invalid_parameters")
     errors_of(upload(client, position="left"), 400, "invalid_parameters")
     errors_of(

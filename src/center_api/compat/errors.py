@@ -59,10 +59,20 @@ def _wrapped(handler: ExceptionHandler) -> ExceptionHandler:
         content = answer.content if isinstance(answer.content, dict) else {}
         error = content.get("error") or {}
         code, message = str(error.get("code", "INTERNAL_ERROR")), str(error.get("message"))
+        message += _first_problem(error.get("details"))
         status, body = removebg_error(answer.status_code or 500, code, message)
         return Response(body, status_code=status, headers=answer.headers, media_type=JSON)
 
     return handle
+
+
+def _first_problem(details: Any) -> str:
+    """`` (size: Invalid enum value 'huge')`` from a validation error's details, else ``""``."""
+    problems = details.get("errors") if isinstance(details, dict) else None
+    if not (isinstance(problems, list) and problems and isinstance(problems[0], dict)):
+        return ""
+    first = problems[0]
+    return f" ({first.get('key') or 'body'}: {first.get('message')})"
 
 
 def removebg_exception_handlers() -> ExceptionHandlersMap:
