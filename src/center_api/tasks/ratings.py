@@ -11,7 +11,7 @@ from typing import Annotated
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from center_api.auth.access import ADMIN_ONLY
@@ -37,7 +37,7 @@ from center_api.usage.recorder import UsageRecorder
 @inject
 async def rate_task(
     task_id: FromPath[str],
-    data: RatingInput,
+    data: JSONBody[RatingInput],
     service: FromDishka[TaskService],
     session: FromDishka[AsyncSession],
     caller: FromDishka[Principal],
@@ -61,7 +61,7 @@ async def rate_task(
 )
 @inject
 async def feedback(
-    data: FeedbackInput,
+    data: JSONBody[FeedbackInput],
     session: FromDishka[AsyncSession],
     recorder: FromDishka[UsageRecorder],
     caller: FromDishka[Principal],
