@@ -105,6 +105,7 @@ class TaskProvider(Provider):
         db: SQLAlchemyAsyncConfig,
         registry: SliceRegistry,
         container: AsyncContainer,
+        metrics: Metrics,
     ) -> AsyncIterator[TaskService]:
         """The task service; `start()` is called by the app at startup."""
         store = TaskStore(db)
@@ -114,7 +115,7 @@ class TaskProvider(Provider):
         context = RunnerContext(settings=settings.tasks, fetch=settings.fetch, events=events)
         runner = TaskRunner(store, results, queue, registry, container, context)
         parts = TaskParts(store, results, queue, runner, events, TaskStreams(store, events))
-        service = TaskService(parts, registry, settings, ApiKeyStore(db))
+        service = TaskService(parts, registry, settings, ApiKeyStore(db), metrics)
         yield service
         await service.stop()
 

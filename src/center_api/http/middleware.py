@@ -22,7 +22,7 @@ from center_api.core.settings import API_PREFIX
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
-_QUIET_PATHS = frozenset({"/metrics", f"{API_PREFIX}/health"})
+_QUIET_PATHS = frozenset({"/metrics", f"{API_PREFIX}/metrics", f"{API_PREFIX}/health"})
 UNMATCHED_ROUTE = "<unmatched>"
 # Any other method is answered 405 here and counted as OTHER: a client cannot mint a new
 # metrics series per made-up method.

@@ -43,10 +43,10 @@ async def live() -> dict[str, bool]:
     return {"live": True}
 
 
-@get("/metrics", include_in_schema=False, opt={ACCESS: "metrics"})
+@get(["/metrics", f"{API_PREFIX}/metrics"], include_in_schema=False, opt={ACCESS: "metrics"})
 @inject
 async def metrics(registry: FromDishka[Metrics]) -> Response[bytes]:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (at /metrics and, as the design lists it, /api/v1/metrics)."""
     return Response(registry.render(), media_type=registry.content_type)
 
 

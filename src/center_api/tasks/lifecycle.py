@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from center_api.core.logging import get_logger
+from center_api.core.metrics import Metrics
 from center_api.core.settings import Settings
 from center_api.tasks.batches import refresh_batch
 from center_api.tasks.domain import RUNNING, TaskStatus
+from center_api.tasks.gauges import TaskGauges
 from center_api.tasks.parts import TaskParts
 from center_api.tasks.signals import StopSignals
 from center_api.tasks.store import quota_refund
@@ -22,14 +24,18 @@ STREAMS_WAIT_S = 3.0
 class TaskLifecycle:
     """Starts delivering work, recovers what a crash left, sweeps, and stops without loss."""
 
-    def __init__(self, parts: TaskParts, settings: Settings) -> None:
+    def __init__(
+        self, parts: TaskParts, settings: Settings, metrics: Metrics | None = None
+    ) -> None:
         self.store, self.results, self.queue = parts.store, parts.results, parts.queue
+        self._gauges = TaskGauges(parts.store, metrics)
         self.runner, self.events, self.streams = parts.runner, parts.events, parts.streams
         self._settings = settings
         self._sweeper: asyncio.Task[None] | None = None
         self._draining: asyncio.Task[None] | None = None
         self._signals = StopSignals(self.begin_shutdown)
         self.events.add_listener(self._steer)
+        self.events.add_listener(self._gauges.soon)
 
     async def start(self) -> None:
         """Start delivering work and recover what a crash left behind.
@@ -54,6 +60,7 @@ class TaskLifecycle:
                 logger.error("tasks.recovery_failed", error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
+        await self._gauges.refresh()
         await self._sweep_forever()
 
     def begin_shutdown(self) -> None:
@@ -176,6 +183,7 @@ class TaskLifecycle:
         next_expiry = loop.time() + settings.sweep_interval_s
         while True:
             await asyncio.sleep(settings.heartbeat_s)
+            await self._gauges.refresh()
             if self.queue.is_shared:  # another machine's worker may have died meanwhile
                 try:
                     await self.recover(stale_only=True)

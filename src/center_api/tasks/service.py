@@ -5,6 +5,7 @@ summaries, results, event streams), `lifecycle` runs it (start, recovery, sweeps
 """
 
 from center_api.auth.key_store import ApiKeyStore
+from center_api.core.metrics import Metrics
 from center_api.core.settings import Settings
 from center_api.registry.loader import SliceRegistry
 from center_api.tasks.control import TaskControl
@@ -25,7 +26,12 @@ class TaskService:
     """
 
     def __init__(
-        self, parts: TaskParts, registry: SliceRegistry, settings: Settings, keys: ApiKeyStore
+        self,
+        parts: TaskParts,
+        registry: SliceRegistry,
+        settings: Settings,
+        keys: ApiKeyStore,
+        metrics: Metrics | None = None,
     ) -> None:
         self.parts = parts
         self.store, self.results, self.queue = parts.store, parts.results, parts.queue
@@ -33,7 +39,7 @@ class TaskService:
         self.submissions = TaskSubmissions(parts, registry, settings, keys)
         self.control = TaskControl(parts)
         self.query = TaskQuery(parts)
-        self.lifecycle = TaskLifecycle(parts, settings)
+        self.lifecycle = TaskLifecycle(parts, settings, metrics)
 
     async def start(self) -> None:
         """Start delivering work and recover what a crash left behind (see `TaskLifecycle`)."""

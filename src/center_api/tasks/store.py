@@ -196,6 +196,17 @@ class TaskStore:
             )
             return list(rows)
 
+    async def count_runnable(self) -> dict[str, int]:
+        """How many runnable rows (no batch parents: they do no work) are in each status."""
+        statement = (
+            select(ProcessingTask.status, func.count())
+            .where(ProcessingTask.input_ref.is_not(None))
+            .group_by(ProcessingTask.status)
+        )
+        async with self._db.get_session() as session:
+            rows = await session.execute(statement)
+            return {status: int(count) for status, count in rows.all()}
+
     async def count_by_status(self, owner: str | None = None) -> dict[str, int]:
         """How many rows (of ``owner``, if given) are in each status."""
         statement = select(ProcessingTask.status, func.count()).group_by(ProcessingTask.status)
