@@ -11,17 +11,24 @@ May import: `core` and `kernel` (never `slices`).
 """
 
 from center_api.sdk.vision.colors import RGBA, parse_color
-from center_api.sdk.vision.compositing import cutout_rgba, flatten_on_color
+from center_api.sdk.vision.compositing import (
+    cutout_rgba,
+    flatten_on_color,
+    keep_opaque,
+    solid_interior,
+)
 from center_api.sdk.vision.face_mesh import MESH_MODEL, FaceMesh, face_mesh
 from center_api.sdk.vision.faces import Face, detect_faces
 from center_api.sdk.vision.geometry import expand_box, parse_margin, parse_roi
 from center_api.sdk.vision.matting import clean_mask, estimate_foreground
+from center_api.sdk.vision.refinement import mask_uncertainty, network_scale, refine_alpha
 from center_api.sdk.vision.segmentation import (
     SegmentationModelId,
     check_segmentation_model,
     foreground_box,
     foreground_metadata,
     predict_alpha,
+    predict_probability,
 )
 from center_api.sdk.vision.tiles import (
     Tile,
@@ -54,10 +61,16 @@ __all__ = [
     "foreground_box",
     "foreground_metadata",
     "grow_rows",
+    "keep_opaque",
+    "mask_uncertainty",
+    "network_scale",
     "parse_color",
     "parse_margin",
     "parse_roi",
     "predict_alpha",
+    "predict_probability",
+    "refine_alpha",
     "row_strips",
+    "solid_interior",
     "tiles",
 ]

@@ -63,16 +63,35 @@ def predict_alpha(model: LoadedModel, rgb: np.ndarray) -> np.ndarray:
     The network runs at its own input size; the mask is upsampled back to the image size.
     """
     height, width = rgb.shape[:2]
-    tensor = to_tensor(rgb, model.spec.input)
-    outputs = model.run({model.input_names[0]: tensor})
-    mask = _first_plane(outputs[0])
-    mask = postprocess(mask, model.spec.output)
+    mask = predict_probability(model, rgb)
     mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
     # In place: the full-size float mask is 4 bytes a pixel, each temporary another 4.
     np.multiply(mask, 255.0, out=mask)
     np.add(mask, 0.5, out=mask)
     np.clip(mask, 0, 255, out=mask)
     return mask.astype(np.uint8)
+
+
+def predict_probability(model: LoadedModel, rgb: np.ndarray, *, flip: bool = False) -> np.ndarray:
+    """The subject's probability at the network's own size: float32 in [0, 1].
+
+    Args:
+        model: a loaded segmentation model.
+        rgb: (H, W, 3) uint8 RGB; a view (a crop of a larger photo) is fine.
+        flip: also run the mirror image and average the two answers (test-time
+            augmentation: one more run, steadier edges).
+    """
+    tensor = to_tensor(rgb, model.spec.input)
+    mask = _probability(model, tensor)
+    if flip:
+        mirrored = _probability(model, np.ascontiguousarray(tensor[..., ::-1]))
+        mask = 0.5 * (mask + mirrored[:, ::-1])
+    return mask
+
+
+def _probability(model: LoadedModel, tensor: np.ndarray) -> np.ndarray:
+    outputs = model.run({model.input_names[0]: tensor})
+    return postprocess(_first_plane(outputs[0]), model.spec.output)
 
 
 def to_tensor(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:

@@ -69,4 +69,5 @@ def scene_backdrop(
         raise ValueError(f"the {type(options).__struct_config__.tag} mode needs its source pixels")
     if isinstance(options, ImageOptions):
         return place_image(source, size, options.fit, options.position, colors[0])
-    return blur_behind(source[..., :3], subject.alpha, subject.foreground, options.radius)
+    sigma = options.sigma(*size)
+    return blur_behind(source[..., :3], subject.alpha, subject.foreground, sigma)

@@ -8,6 +8,7 @@ HTTP routes the path names the mode: the forms are untagged.
 from typing import Annotated, TypeVar, cast
 
 import msgspec
+import numpy as np
 from litestar.datastructures import UploadFile
 from msgspec import Meta, Struct
 
@@ -106,9 +107,32 @@ class ImageOptions(SceneOptions, tag="image"):
 class BlurOptions(SceneOptions, tag="blur"):
     """The subject, sharp, in front of its own background blurred."""
 
-    radius: Annotated[
-        float, Meta(gt=0.0, le=200.0, description="Blur strength: Gaussian sigma in pixels.")
-    ] = 20.0
+    radius: (
+        Annotated[
+            float,
+            Meta(
+                gt=0.0,
+                le=200.0,
+                description="Blur strength: Gaussian sigma in pixels (overrides radius_ratio).",
+            ),
+        ]
+        | None
+    ) = None
+    radius_ratio: Annotated[
+        float,
+        Meta(
+            gt=0.0,
+            le=0.2,
+            description="Blur strength as a share of the image diagonal (0.015: 1.5 %), so a "
+            "photo looks the same at any size.",
+        ),
+    ] = 0.015
+
+    def sigma(self, width: int, height: int) -> float:
+        """The Gaussian's sigma in pixels for a ``width`` x ``height`` image."""
+        if self.radius is not None:
+            return self.radius
+        return self.radius_ratio * float(np.hypot(width, height))
 
 
 class IdPhotoOptions(ReplaceOptions, tag="id_photo"):

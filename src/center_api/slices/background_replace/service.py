@@ -21,7 +21,14 @@ from center_api.sdk import (
     encode_image,
     fetch_bytes,
 )
-from center_api.sdk.vision import RGBA, check_segmentation_model, foreground_metadata
+from center_api.sdk.vision import (
+    RGBA,
+    check_segmentation_model,
+    foreground_metadata,
+    keep_opaque,
+    mask_uncertainty,
+    solid_interior,
+)
 from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
 from center_api.slices.background_replace.light import composite
 from center_api.slices.background_replace.scenes import SceneOptions, scene_backdrop, scene_colors
@@ -31,7 +38,7 @@ from center_api.slices.background_replace.schemas import (
     ImageOptions,
     ModeOptions,
 )
-from center_api.slices.background_replace.subject import cut_subject
+from center_api.slices.background_replace.subject import Subject, cut_subject
 
 BACKGROUND_FIELDS = ("background_file", "background_url", "background_b64")
 JOB_LABEL = "background_replace"
@@ -119,6 +126,7 @@ class BackgroundReplaceService:
             clean=options.post_process_mask,
             pure=options.decontaminate,
         )
+        subject, uncertainty = self._solid(subject, pixels, options.model)
         # Only the blur mode looks at the photo again: for the others it goes now.
         source = pixels if isinstance(options, BlurOptions) else None
         del pixels
@@ -129,12 +137,27 @@ class BackgroundReplaceService:
         # The backdrop is this request's own array (or a read-only view): compose into it.
         out = composite(subject.foreground, subject.alpha, backdrop, in_place=True)
         metadata = _metadata(options, input_size, out, subject.alpha)
+        metadata["uncertainty"] = uncertainty
         del subject, backdrop  # only the result is left to encode
         content = encode_image(np.ascontiguousarray(out), options.format, self._images)
         metadata["processing_ms"] = round((time.perf_counter() - start) * 1000, 1)
         return SliceResult(
             content=content, media_type=MEDIA_TYPES[options.format], metadata=metadata
         )
+
+    def _solid(self, subject: Subject, pixels: np.ndarray, model: str) -> tuple[Subject, float]:
+        """The subject with a solid interior, and the share of its mask the model doubted.
+
+        Deep inside the subject alpha becomes 1 (`solid_interior`) and every opaque pixel
+        keeps the photo's colour bit for bit: blending and decontamination stay in the band.
+        """
+        uncertainty = mask_uncertainty(subject.alpha)
+        size = self._kernel.store.spec(model).input.size or (320, 320)
+        scale = max(subject.alpha.shape) / max(size)
+        alpha = solid_interior(subject.alpha, scale)
+        if not np.may_share_memory(subject.foreground, pixels):  # else it is the photo already
+            keep_opaque(subject.foreground, pixels[..., :3], alpha)
+        return Subject(alpha, subject.foreground), uncertainty
 
     def _decode_background(self, data: bytes) -> np.ndarray:
         """Decode the background photo; its errors say they are about the background."""

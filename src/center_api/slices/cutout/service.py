@@ -1,6 +1,7 @@
 """Cutout: decode → scale → segment → clean → compose → encode, in one inference slot."""
 
 import time
+from functools import partial
 
 import numpy as np
 
@@ -23,10 +24,13 @@ from center_api.sdk.vision import (
     flatten_on_color,
     foreground_box,
     foreground_metadata,
+    mask_uncertainty,
     parse_color,
     parse_margin,
     parse_roi,
     predict_alpha,
+    predict_probability,
+    refine_alpha,
 )
 from center_api.slices.cutout.schemas import CutoutOptions
 
@@ -67,6 +71,7 @@ class CutoutService:
         pixels, input_size = decode_scaled(data, options.size, self._images)
         height, width = pixels.shape[:2]
         alpha = self._alpha(pixels[..., :3], options)
+        uncertainty = mask_uncertainty(alpha)
         out = alpha if options.channels == "alpha" else _cut_out(pixels, alpha, options)
         del pixels  # the photo is not needed past here: free it before encoding
         box = foreground_box(alpha)
@@ -85,6 +90,7 @@ class CutoutService:
             "input_height": input_size[1],
             "model": options.model,
             **foreground_metadata(alpha),
+            "uncertainty": uncertainty,
         }
         del alpha
         content = encode_image(np.ascontiguousarray(out), options.format, self._images)
@@ -96,14 +102,18 @@ class CutoutService:
     def _alpha(self, rgb: np.ndarray, options: CutoutOptions) -> np.ndarray:
         height, width = rgb.shape[:2]
         model = self._kernel.model(options.model)
+
+        def segment(part: np.ndarray) -> np.ndarray:
+            if options.refine:
+                return refine_alpha(partial(predict_probability, model, flip=True), part)
+            alpha = predict_alpha(model, part)
+            return clean_mask(alpha) if options.post_process_mask else alpha
+
         if options.roi is None:
-            alpha = predict_alpha(model, rgb)
-        else:
-            left, top, right, bottom = parse_roi(options.roi, width, height)
-            alpha = np.zeros((height, width), dtype=np.uint8)
-            alpha[top:bottom, left:right] = predict_alpha(model, rgb[top:bottom, left:right])
-        if options.post_process_mask:
-            alpha = clean_mask(alpha)
+            return segment(rgb)
+        left, top, right, bottom = parse_roi(options.roi, width, height)
+        alpha = np.zeros((height, width), dtype=np.uint8)
+        alpha[top:bottom, left:right] = segment(rgb[top:bottom, left:right])
         return alpha
 
 
