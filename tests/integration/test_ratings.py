@@ -2,6 +2,7 @@
 
 import json
 import time
+from functools import partial
 
 import pytest
 from litestar.testing import TestClient
@@ -9,7 +10,7 @@ from litestar.testing import TestClient
 from center_api.bootstrap.app import create_app
 from tests.conftest import assert_error, encode_png, subject_on_background
 from tests.integration.test_security import make_key
-from tests.support.steps_slice import NAME, gate, steps_app_args
+from tests.support.steps_slice import NAME, gate, steps_app_args, steps_settings
 
 TASKS = "/api/v1/tasks"
 SEGMENT = "/api/v1/cutout/segment"
@@ -31,20 +32,12 @@ def wait_completed(client, task_id: str, headers=None) -> None:
 
 
 @pytest.fixture
-def steps_settings(make_settings, tmp_path):
-    def build(**extra):
-        return make_settings(
-            tasks={"results_dir": str(tmp_path / "results"), "workers": 1},
-            slices={NAME: {"enabled": True}},
-            rate_limit={"enabled": False},
-            **extra,
-        )
-
-    return build
+def settings_for(make_settings, tmp_path):
+    return partial(steps_settings, make_settings, tmp_path)
 
 
-def test_a_task_is_rated_once_per_owner_and_the_rating_can_change(steps_settings, monkeypatch):
-    with TestClient(create_app(steps_settings(), **steps_app_args(monkeypatch))) as client:
+def test_a_task_is_rated_once_per_owner_and_the_rating_can_change(settings_for, monkeypatch):
+    with TestClient(create_app(settings_for(), **steps_app_args(monkeypatch))) as client:
         task_id = finished_task(client)
         url = f"{TASKS}/{task_id}/rating"
         assert_error(client.post(url, json={"score": 4}), 409, "BUSINESS_RULE_VIOLATION")
@@ -101,8 +94,8 @@ def test_feedback_rates_a_synchronous_call_by_request_id_with_its_model(make_set
         assert {"tool": "cutout", "model": model, "count": 1, "mean": 4.0} in report["ratings"]
 
 
-def test_ratings_belong_to_their_owner(steps_settings, monkeypatch):
-    settings = steps_settings(auth={"mode": "api_key"})
+def test_ratings_belong_to_their_owner(settings_for, monkeypatch):
+    settings = settings_for(auth={"mode": "api_key"})
     _, alice = make_key(settings, name="alice", role="user")
     _, bob = make_key(settings, name="bob", role="user")
     alice_h, bob_h = {"X-API-Key": alice}, {"X-API-Key": bob}

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 from center_api.bootstrap.app import create_app
 from tests.conftest import assert_error, encode_png, subject_on_background
 from tests.integration.test_security import make_key
-from tests.support.steps_slice import NAME, gate, steps_app_args
+from tests.support.steps_slice import NAME, gate, steps_app_args, steps_settings
 
 METRICS = "/api/v1/metrics"
 
@@ -18,6 +18,17 @@ def gauge(text: str, name: str) -> float:
     match = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
     assert match, name
     return float(match.group(1))
+
+
+def wait_for_gauges(client, queued: int, running: int) -> str:
+    """The metrics text once queue_size and active_tasks say so."""
+    deadline = time.monotonic() + 15
+    while True:
+        text = client.get(METRICS).text
+        if (gauge(text, "queue_size"), gauge(text, "active_tasks")) == (queued, running):
+            return text
+        assert time.monotonic() < deadline, text
+        time.sleep(0.05)
 
 
 def test_api_metrics_is_metrics_with_the_same_access_rule(make_settings):
@@ -40,28 +51,14 @@ def test_api_metrics_is_metrics_with_the_same_access_rule(make_settings):
 
 
 def test_queue_size_and_active_tasks_count_tasks(make_settings, tmp_path, monkeypatch):
-    settings = make_settings(
-        tasks={"results_dir": str(tmp_path / "results"), "workers": 1},
-        slices={NAME: {"enabled": True}},
-    )
+    settings = steps_settings(make_settings, tmp_path)
     with TestClient(create_app(settings, **steps_app_args(monkeypatch))) as client:
         options = json.dumps({"steps": 1, "checkpoints": False})
         for index in range(3):
             image = encode_png(subject_on_background((30 + index, 20))[0])
             files = {"file": ("a.png", image), "tool": (None, NAME), "options": (None, options)}
             assert client.post("/api/v1/tasks", files=files).status_code == 202
-        deadline = time.monotonic() + 15
-        while (
-            gauge(text := client.get(METRICS).text, "queue_size"),
-            gauge(text, "active_tasks"),
-        ) != (2, 1):
-            assert time.monotonic() < deadline, text
-            time.sleep(0.05)
+        text = wait_for_gauges(client, queued=2, running=1)
         assert gauge(text, "inference_active_jobs") == 0  # the steps slice holds no slot
         gate().allow(10)
-        while (
-            gauge(text := client.get(METRICS).text, "queue_size"),
-            gauge(text, "active_tasks"),
-        ) != (0, 0):
-            assert time.monotonic() < deadline, text
-            time.sleep(0.05)
+        wait_for_gauges(client, queued=0, running=0)

@@ -1,6 +1,7 @@
 """Task progress over WebSocket: the events of SSE as JSON, access like every route."""
 
 import json
+from functools import partial
 
 import pytest
 from litestar.exceptions import WebSocketDisconnect
@@ -10,7 +11,7 @@ from center_api.bootstrap.app import create_app
 from center_api.tasks.service import TaskService
 from tests.conftest import encode_png, subject_on_background
 from tests.integration.test_security import make_key
-from tests.support.steps_slice import NAME, gate, steps_app_args
+from tests.support.steps_slice import NAME, gate, steps_app_args, steps_settings
 
 TASKS = "/api/v1/tasks"
 OPTIONS = json.dumps({"steps": 1, "checkpoints": False})
@@ -49,15 +50,7 @@ def refused(client, url: str, headers=None) -> int:
 
 @pytest.fixture
 def settings_for(make_settings, tmp_path):
-    def build(**extra):
-        return make_settings(
-            tasks={"results_dir": str(tmp_path / "results"), "workers": 1},
-            slices={NAME: {"enabled": True}},
-            rate_limit={"enabled": False},
-            **extra,
-        )
-
-    return build
+    return partial(steps_settings, make_settings, tmp_path)
 
 
 def test_a_socket_follows_a_batch_to_completion_and_one_socket_follows_many(

@@ -8,17 +8,14 @@ from litestar.testing import TestClient
 
 from center_api.bootstrap.app import create_app
 from tests.conftest import assert_error, encode_png, subject_on_background
-from tests.support.steps_slice import NAME, gate, steps_app_args
+from tests.support.steps_slice import NAME, gate, steps_app_args, steps_settings
 
 TASKS = "/api/v1/tasks"
 
 
 @pytest.fixture
 def steps_client(make_settings, tmp_path, monkeypatch):
-    settings = make_settings(
-        tasks={"results_dir": str(tmp_path / "results"), "workers": 1},
-        slices={NAME: {"enabled": True}},
-    )
+    settings = steps_settings(make_settings, tmp_path)
     with TestClient(create_app(settings, **steps_app_args(monkeypatch))) as client:
         yield client
 

@@ -64,6 +64,16 @@ class StepsSlice(sdk.Slice):
         return sdk.SliceResult(content=json.dumps(done).encode(), media_type="application/json")
 
 
+def steps_settings(make_settings, tmp_path, **extra):
+    """Test settings with the steps slice on, one task worker and no rate limits."""
+    return make_settings(
+        tasks={"results_dir": str(tmp_path / "results"), "workers": 1},
+        slices={NAME: {"enabled": True}},
+        rate_limit={"enabled": False},
+        **extra,
+    )
+
+
 def steps_app_args(monkeypatch) -> dict:
     """``create_app`` keyword arguments with only the steps slice installed (and a fresh gate)."""
     global GATE  # noqa: PLW0603 - one gate per test
