@@ -19,7 +19,6 @@ import msgspec
 from dishka import AsyncContainer
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get
-from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from msgspec import Meta, Struct
 
@@ -27,7 +26,7 @@ from center_api.auth.access import BILLED, TOOL
 from center_api.compat.slices import run_slice
 from center_api.core.errors import ValidationError
 from center_api.core.settings import Settings
-from center_api.http.sources import read_image_source
+from center_api.http.sources import image_form, read_image_source
 from center_api.sdk import MULTIPART, image_post
 
 Byte = Annotated[int, Meta(ge=0, le=255)]
@@ -47,10 +46,9 @@ class RembgOptions(Struct, forbid_unknown_fields=True, kw_only=True):
     ppm: Annotated[bool, Meta(description="Post-process the mask.")] = False
 
 
-class RembgForm(RembgOptions, kw_only=True):
-    """rembg's upload: the image as ``file`` plus the options."""
-
-    file: UploadFile | None = None
+# rembg's upload is ``file``; like every image route it also takes ``image_file_b64`` and
+# ``image_url``, in multipart, urlencoded or JSON bodies.
+RembgForm = image_form(RembgOptions, "RembgForm")
 
 
 class _ByUrl(Struct):
@@ -60,7 +58,7 @@ class _ByUrl(Struct):
 @image_post("/", summary="Remove the background (rembg server)", status_code=200)
 @inject
 async def remove_upload(
-    data: Annotated[RembgForm, MULTIPART],
+    data: Annotated[RembgForm, MULTIPART],  # type: ignore[valid-type]
     container: FromDishka[AsyncContainer],
     settings: FromDishka[Settings],
     bgc: Annotated[str | None, _BGC] = None,

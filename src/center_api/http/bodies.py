@@ -20,7 +20,7 @@ from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import BodyKwarg
 from litestar.utils.scope.state import ScopeState
 
-from center_api.core.errors import BadRequestError, UnsupportedMediaTypeError
+from center_api.core.errors import BadRequestError, UnsupportedMediaTypeError, ValidationError
 
 JSON = "application/json"
 FORM_MEDIA_TYPES = (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED, JSON)
@@ -71,12 +71,19 @@ def _json_object(body: bytes) -> dict[str, Any]:
         value = msgspec.json.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:  # deep nesting exhausts the decoder
         raise BadRequestError("The body is not valid JSON.", details={"error": "json"}) from exc
-    if not isinstance(value, dict):
-        raise BadRequestError(
-            'The JSON body must be an object of fields, e.g. {"image_url": "https://…"}.',
-            details={"got": type(value).__name__},
-        )
-    return value
+    if isinstance(value, dict):
+        uploads = [name for name in ("file", "image_file") if value.get(name) is not None]
+        if uploads:
+            raise ValidationError(
+                f"{uploads[0]} is a multipart upload; in a JSON body send the image as "
+                "image_file_b64 (base64 text) or image_url.",
+                details={"field": uploads[0]},
+            )
+        return value
+    raise BadRequestError(
+        'The JSON body must be an object of fields, e.g. {"image_url": "https://…"}.',
+        details={"got": type(value).__name__},
+    )
 
 
 def _keep_fields(request: Request[Any, Any, Any], fields: dict[str, Any]) -> None:
