@@ -32,6 +32,7 @@ def test_a_clip_becomes_webm_with_alpha_at_its_frame_rate_with_its_audio(client)
     assert view["status"] == "COMPLETED", view
     result = client.get(f"/api/v1/tasks/{view['id']}/result")
     assert result.headers["content-type"].startswith("video/webm")
+    assert 'filename="clip.webm"' in result.headers["content-disposition"]
     clip = read_result(result.content)
     assert clip["codec"] == "vp9" and clip["fps"] == 12 and len(clip["frames"]) == 6
     alpha = clip["frames"][3][..., 3]

@@ -61,7 +61,12 @@ def batch_input_name(name: str | None, index: int) -> str:
 def result_name(input_name: str | None, media_type: str | None, fallback: str) -> str:
     """The download name of a result: the input's stem (or ``fallback``) and the result's type."""
     stem = (input_name or "").rpartition(".")[0] or input_name or fallback
-    return f"{stem}.{EXTENSIONS.get(media_type or '', 'bin')}"
+    extension = EXTENSIONS.get(media_type or "") or _OTHER_EXTENSIONS.get(media_type or "", "bin")
+    return f"{stem}.{extension}"
+
+
+# Results that are not images: a video slice's, a JSON answer.
+_OTHER_EXTENSIONS = {"video/webm": "webm", "video/mp4": "mp4", "application/json": "json"}
 
 
 class _UniqueNames:
