@@ -31,9 +31,25 @@ class DetectOptions(sdk.Struct, forbid_unknown_fields=True, kw_only=True):
 class EraseOptions(DetectOptions, forbid_unknown_fields=True, kw_only=True):
     """Options of one text erase: detection, the mask, the inpainting and the answer."""
 
-    dilation: Annotated[
-        int, sdk.Meta(ge=0, le=64, description="Grow the text mask by this many pixels.")
-    ] = 4
+    mask: Annotated[
+        Literal["strokes", "boxes"],
+        sdk.Meta(
+            description="strokes: only the letters' pixels inside each box, grown by their "
+            "stroke width (graphics and the paper between letters stay); boxes: whole boxes."
+        ),
+    ] = "strokes"
+    dilation: (
+        Annotated[
+            int,
+            sdk.Meta(
+                ge=0,
+                le=64,
+                description="Grow the mask by this many more pixels (default: 0 for strokes, "
+                "4 for boxes).",
+            ),
+        ]
+        | None
+    ) = None
     method: Annotated[
         Literal["telea", "ns"],
         sdk.Meta(description="OpenCV inpainting: Telea (fast marching) or Navier-Stokes."),

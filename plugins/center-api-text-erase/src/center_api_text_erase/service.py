@@ -9,6 +9,10 @@ from center_api import sdk
 from center_api_text_erase.detector import MODEL_ID, TextBox, detect_text
 from center_api_text_erase.masking import filter_boxes, inpaint, parse_regions, text_mask
 from center_api_text_erase.schemas import DetectOptions, EraseOptions
+from center_api_text_erase.strokes import stroke_mask
+
+# The box mask's growth when none is asked for.
+BOX_DILATION = 4
 
 
 class TextEraseService:
@@ -61,7 +65,7 @@ class TextEraseService:
         boxes = self._find(image.pixels, options)
         if options.output == "boxes":
             return _boxes_result(image, boxes, start)
-        mask = text_mask((image.height, image.width), boxes, options.dilation)
+        mask = _erase_mask(image.pixels, boxes, options)
         if options.output == "mask":
             out = mask
         else:
@@ -74,12 +78,26 @@ class TextEraseService:
             "height": image.height,
             "model": MODEL_ID,
             "text_boxes": len(boxes),
-            "masked_share": round(float((mask > 0).mean()), 4),
+            "erased_share": _share(mask),
+            "masked_share": _share(mask),  # its former name
             "processing_ms": round((time.perf_counter() - start) * 1000, 1),
         }
         return sdk.SliceResult(
             content=content, media_type=sdk.MEDIA_TYPES[options.format], metadata=metadata
         )
+
+
+def _erase_mask(pixels: np.ndarray, boxes: list[TextBox], options: EraseOptions) -> np.ndarray:
+    """What to inpaint: the text's strokes in every box, or the whole boxes."""
+    if options.mask == "strokes":
+        return stroke_mask(pixels[..., :3], boxes, options.dilation or 0)
+    dilation = BOX_DILATION if options.dilation is None else options.dilation
+    return text_mask(pixels.shape[:2], boxes, dilation)
+
+
+def _share(mask: np.ndarray) -> float:
+    """The share of the image a mask covers (the ``X-Erased-Share`` header)."""
+    return round(float(np.count_nonzero(mask)) / max(mask.size, 1), 4)
 
 
 def _boxes_result(image: sdk.DecodedImage, boxes: list[TextBox], start: float) -> sdk.SliceResult:
