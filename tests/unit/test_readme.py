@@ -41,7 +41,7 @@ def test_every_url_in_the_readme_is_a_route(tmp_path):
         re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", route.path).rstrip("/") + "/?$")
         for route in app.routes
     ]
-    urls = set(re.findall(r"http://127\.0\.0\.1:8000(/[^\s\"'?)]*)", README))
+    urls = set(re.findall(r"http://127\.0\.0\.1:8000(/[^\s\"'`?)]*)", README))
     assert len(urls) > 20
     missing = sorted(
         url for url in urls if "$" not in url and not any(p.match(url) for p in patterns)
