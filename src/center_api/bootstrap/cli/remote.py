@@ -46,12 +46,12 @@ def remove(  # noqa: PLR0913, PLR0917 - one parameter per option
     bg_color: str | None,
     jobs: int,
 ) -> None:
-    r"""Remove the background of INPUTS on a server; write OUTPUT (a directory for many).
+    """Remove the background of INPUTS on a server; write OUTPUT (a directory for many).
 
     \b
     center-api remove photo.jpg out.png --url http://host:8000 --api-key ck_…
     center-api remove shots/*.jpg cutouts/      # many: a progress bar, one file each
-    """
+    """  # noqa: D301 - "\b" keeps click from rewrapping the examples
     options = {"format": fmt, "size": size, "model": model, "bg_color": bg_color}
     many = len(inputs) > 1 or output.is_dir() or str(output).endswith("/")
     if many:
