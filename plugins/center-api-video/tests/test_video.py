@@ -1,5 +1,7 @@
 """The video plugin through a real app: a short generated clip, the task API, limits, progress."""
 
+import time
+
 import numpy as np
 import pytest
 from center_api_video import SLICE
@@ -117,6 +119,23 @@ def test_progress_rises_per_frame_and_a_pause_stops_between_frames(client):
     assert paused.value.position == 3 and positions == [1, 2, 3]
     assert reports == sorted(reports) and all(0 < r < 1 for r in reports)
     assert reports  # at least one intermediate value (reports are throttled)
+
+
+def test_a_running_video_pauses_between_frames_and_resumes_whole(client):
+    task_id = submit(client, make_clip(frames=10, audio=False)).json()["id"]
+    deadline = time.monotonic() + 60
+    while (view := client.get(f"/api/v1/tasks/{task_id}").json())["progress"] <= 10:
+        assert time.monotonic() < deadline, view
+        time.sleep(0.05)
+    assert client.put(f"/api/v1/tasks/{task_id}/pause").status_code in (200, 202)
+    paused = wait_for_task(client, task_id, statuses=("PAUSED", "COMPLETED"))
+    assert paused["status"] == "PAUSED" and 10 < paused["progress"] < 100, paused
+    assert paused["stage"].startswith("frame ")
+    assert client.put(f"/api/v1/tasks/{task_id}/resume").status_code in (200, 202)
+    view = wait_for_task(client, task_id)
+    assert view["status"] == "COMPLETED", view
+    frames = read_result(client.get(f"/api/v1/tasks/{task_id}/result").content)["frames"]
+    assert len(frames) == 10  # started again from the first frame: nothing lost or doubled
 
 
 def test_smoothing_steadies_the_mask_of_a_static_shot(client):

@@ -12,9 +12,12 @@ FINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
 
 def wait_for_task(
-    client: TestClient[Litestar], task_id: str, timeout_s: float = 60.0
+    client: TestClient[Litestar],
+    task_id: str,
+    timeout_s: float = 60.0,
+    statuses: tuple[str, ...] = FINAL,
 ) -> dict[str, Any]:
-    """The task's view once it is COMPLETED, FAILED or CANCELLED.
+    """The task's view once its status is one of ``statuses`` (default: it has ended).
 
     Raises:
         AssertionError: still running after ``timeout_s`` (with its last view).
@@ -23,7 +26,7 @@ def wait_for_task(
     view: dict[str, Any] = {}
     while time.monotonic() < deadline:
         view = client.get(f"{API_PREFIX}/tasks/{task_id}").json()
-        if view["status"] in FINAL:
+        if view["status"] in statuses:
             return view
         time.sleep(0.05)
-    raise AssertionError(f"task {task_id} did not end in {timeout_s:g} s: {view}")
+    raise AssertionError(f"task {task_id} not {'/'.join(statuses)} in {timeout_s:g} s: {view}")
