@@ -142,6 +142,10 @@ def test_background_image_file(client):
     assert response.status_code == 200, response.text
     pixels = image_of(response)
     assert pixels.shape[2] == 3 and tuple(pixels[2, 2]) == pytest.approx((200, 0, 0), abs=4)
+    bomb = io.BytesIO()  # small file, 42 MP declared: refused from its header, never decoded
+    Image.new("1", (7000, 6000)).save(bomb, format="PNG")
+    files["bg_image_file"] = ("bomb.png", bomb.getvalue())
+    errors_of(client.post(ENDPOINT, files=files), 400, "resolution_too_high")
 
 
 def test_bad_input_is_400_in_removebg_shape(client):

@@ -31,7 +31,13 @@ from center_api.core.outbound.fetch import fetch_bytes
 from center_api.core.settings import ImageSettings, Settings
 from center_api.http.responses import wants_json
 from center_api.http.sources import image_form, read_image_source
-from center_api.kernel.imaging import MEDIA_TYPES, OutputFormat, decode_image, encode_image
+from center_api.kernel.imaging import (
+    MEDIA_TYPES,
+    OutputFormat,
+    decode_image,
+    encode_image,
+    probe_image,
+)
 from center_api.kernel.kernel import InferenceKernel
 from center_api.sdk import MULTIPART, image_post
 from center_api.sdk.vision import parse_color
@@ -126,8 +132,11 @@ async def removebg(
     return Response(content, media_type=media_type, headers=headers)
 
 
-async def _background(params: RemoveBgParams, settings: Settings) -> np.ndarray | None:
-    """The background photo's pixels (``bg_image_url`` or ``bg_image_file``), if one was sent."""
+async def _background(params: RemoveBgParams, settings: Settings) -> bytes | None:
+    """The background photo's bytes (``bg_image_url`` or ``bg_image_file``), if one was sent.
+
+    Its header is checked here (bytes, format, megapixels); it is decoded in the kernel job.
+    """
     given = [params.bg_image_url, params.bg_image_file, params.bg_color]
     if sum(value not in (None, "") for value in given) > 1:
         raise ValidationError("Send at most one of bg_color, bg_image_url and bg_image_file.")
@@ -138,7 +147,8 @@ async def _background(params: RemoveBgParams, settings: Settings) -> np.ndarray 
         data = await params.bg_image_file.read(limit + 1)
     else:
         return None
-    return decode_image(data, settings.images).pixels
+    probe_image(data, settings.images)
+    return data
 
 
 class _Finish:
@@ -154,7 +164,7 @@ class _Finish:
         self.params, self.scale, self.position, self.colour = params, scale, position, colour
 
     def __call__(
-        self, cut: bytes, background: np.ndarray | None, settings: Settings
+        self, cut: bytes, background: bytes | None, settings: Settings
     ) -> tuple[bytes, str, tuple[int, int, int, int], tuple[int, int]]:
         params, limits = self.params, settings.images
         rgba = decode_image(cut, limits).pixels
@@ -169,7 +179,8 @@ class _Finish:
         if params.channels == "alpha":
             content, media_type = self._encode_mask(rgba[..., 3], limits)
             return content, media_type, box, size
-        flat = _backdrop(rgba, background, self.colour)
+        photo = decode_image(background, limits).pixels if background is not None else None
+        flat = _backdrop(rgba, photo, self.colour)
         if params.format == "zip":
             colour = encode_image(np.ascontiguousarray(flat[..., :3]), "jpg", limits)
             alpha = encode_image(np.ascontiguousarray(rgba[..., 3]), "png", limits)
