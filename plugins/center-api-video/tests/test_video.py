@@ -75,6 +75,16 @@ def test_limits_and_bad_steps_are_refused_before_queueing(tmp_path, config, data
         assert client.get("/api/v1/tasks").json()["total"] == 0
 
 
+def test_an_odd_size_keeps_every_frame_and_a_tiny_one_is_refused(client):
+    odd = make_clip(frames=3, size=(67, 51), container="gif", audio=False)
+    view = wait_for_task(client, submit(client, odd, "odd.gif").json()["id"])
+    assert view["status"] == "COMPLETED", view
+    frames = read_result(client.get(f"/api/v1/tasks/{view['id']}/result").content)["frames"]
+    assert len(frames) == 3 and frames[0].shape == (50, 66, 4)
+    tiny = submit(client, make_clip(frames=2, size=(8, 8), container="gif", audio=False), "t.gif")
+    assert tiny.status_code == 422 and tiny.json()["error"]["details"]["limit"] == "min_size"
+
+
 def test_what_is_not_a_video_is_refused(client):
     assert submit(client, b"\x89PNG\r\n\x1a\n not a video").status_code == 415
     broken = make_clip(frames=2)[:200]

@@ -116,7 +116,15 @@ def _duration_s(
     return 0.0
 
 
+MIN_SIDE = 16
+
+
 def _check(info: VideoInfo, limits: VideoLimits) -> None:
+    if min(info.width, info.height) < MIN_SIDE:
+        raise VideoLimitError(
+            f"The video is {info.width}x{info.height}; frames need {MIN_SIDE} pixels a side.",
+            details={"limit": "min_size", "width": info.width, "height": info.height},
+        )
     over = {
         "duration_s": (round(info.duration_s, 3), limits.max_duration_s),
         "frames": (info.frames, limits.max_frames),

@@ -18,7 +18,12 @@ from PIL import Image
 
 from center_api import sdk
 from center_api_video.probe import VideoInfo, open_video
-from center_api_video.schemas import VideoLimitError, VideoLimits, VideoOptions
+from center_api_video.schemas import (
+    InvalidVideoError,
+    VideoLimitError,
+    VideoLimits,
+    VideoOptions,
+)
 
 # A pixel whose colour moved less than this (0..255, any channel) since the last frame is
 # "still": its alpha keeps `smoothing` of the previous frame's, so noise does not flicker.
@@ -74,14 +79,20 @@ class Transcode:
             VideoLimitError: more frames, or larger ones, than the limits (headers can lie).
         """
         while not self._frames:
-            packet = next(self._packets, None)
-            if packet is None:
-                return None
-            if packet.stream is self._video:
-                for frame in packet.decode():
-                    self._frames.append(self._checked(frame.to_ndarray(format="rgb24")))
-            else:
-                self._on_audio(packet)
+            try:
+                packet = next(self._packets, None)
+                if packet is None:
+                    return None
+                if packet.stream is not self._video:
+                    self._on_audio(packet)
+                    continue
+                decoded = [frame.to_ndarray(format="rgb24") for frame in packet.decode()]
+            except av.FFmpegError as exc:  # a damaged stream: bad input, not a server fault
+                raise InvalidVideoError(
+                    f"The video cannot be decoded after frame {self.decoded}.",
+                    details={"frame": self.decoded},
+                ) from exc
+            self._frames.extend(self._checked(frame) for frame in decoded)
         return self._frames.popleft()
 
     def write(self, frame: np.ndarray, result: bytes) -> None:
@@ -91,8 +102,11 @@ class Transcode:
             self._start(rgba.shape[1] // 2 * 2, rgba.shape[0] // 2 * 2)
         assert self._size is not None and self._out_video is not None
         width, height = self._size
+        frame = frame[:height, :width]  # an odd size loses its last row / column
         if rgba.shape[:2] != (height, width):
-            rgba = _fit(rgba, width, height)
+            spare = (rgba.shape[0] - height, rgba.shape[1] - width)
+            is_odd = spare[0] in (0, 1) and spare[1] in (0, 1)
+            rgba = rgba[:height, :width] if is_odd else _fit(rgba, width, height)
         same = frame.shape[:2] == (height, width)
         alpha = self._smoothed(frame if same else None, rgba[..., 3])
         color = rgba[..., :3]
