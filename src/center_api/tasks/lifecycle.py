@@ -71,6 +71,7 @@ class TaskLifecycle:
         database and run after a restart.
         """
         if self._draining is None:
+            self.streams.stop_prompt()  # WebSockets: the HTTP server is about to close them
             self._draining = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:

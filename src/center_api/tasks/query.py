@@ -47,6 +47,9 @@ class TaskQuery:
         media = task.result_media_type or "application/octet-stream"
         return data, media, result_name(task.input_name, media, str(task.id))
 
-    def watch(self, task_id: str) -> AsyncIterator[StreamEvent]:
-        """Current state, then every change, ending at a terminal state or at shutdown."""
-        return self.streams.watch(task_id)
+    def watch(self, task_id: str, *, prompt: bool = False) -> AsyncIterator[StreamEvent]:
+        """Current state, then every change, ending at a terminal state or at shutdown.
+
+        ``prompt``: end at the first sign of a stop (see `TaskStreams.watch`).
+        """
+        return self.streams.watch(task_id, prompt=prompt)

@@ -64,7 +64,7 @@ async def _follow(socket: WebSocket[Any, Any, Any], service: TaskService, ids: l
 
     async def pump(task_id: str) -> None:
         try:
-            async for event in service.query.watch(task_id):
+            async for event in service.query.watch(task_id, prompt=True):
                 await out.put(event)
         finally:
             await out.put(_DONE)

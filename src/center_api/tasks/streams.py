@@ -35,17 +35,28 @@ class TaskStreams:
         """No stream is open yet."""
         self._store, self._events = store, events
         self._open: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._prompt: set[asyncio.Queue[dict[str, Any]]] = set()
         self._wake_up: dict[str, Any] = {}  # put in a stream's queue by `close_all`
         self.is_closing = False
+        self.is_stopping = False
 
-    async def watch(self, task_id: str) -> AsyncIterator[StreamEvent]:
-        """Current state, then every change, ending at a terminal state or at shutdown."""
+    async def watch(self, task_id: str, *, prompt: bool = False) -> AsyncIterator[StreamEvent]:
+        """Current state, then every change, ending at a terminal state or at shutdown.
+
+        A ``prompt`` watcher (a WebSocket: the HTTP server closes those itself as soon as it
+        stops) ends at `stop_prompt`, the first sign of a stop; the others at `close_all`.
+        """
         queue = self._events.subscribe(task_id)
         self._open.add(queue)
+        if prompt:
+            self._prompt.add(queue)
         try:
             last = await self._state(task_id)
             yield StreamEvent("task", last)
             while TaskStatus(last["status"]) not in TERMINAL:
+                if prompt and self.is_stopping:  # no time to ask the database: what we know
+                    yield StreamEvent("shutdown", {**last, "message": SHUTDOWN_MESSAGE})
+                    return
                 if self.is_closing:
                     yield StreamEvent("shutdown", await self._final_state(task_id, last))
                     return
@@ -55,17 +66,26 @@ class TaskStreams:
                     yield StreamEvent("task", event)
         finally:
             self._open.discard(queue)
+            self._prompt.discard(queue)
             self._events.unsubscribe(task_id, queue)
+
+    def stop_prompt(self) -> None:
+        """End the prompt watchers (and any opened from now on) with a ``shutdown`` event."""
+        self.is_stopping = True
+        self._wake(self._prompt)
 
     def close_all(self) -> None:
         """End every open stream (and any opened from now on) with a ``shutdown`` event."""
-        self.is_closing = True
-        for queue in list(self._open):
+        self.is_closing = self.is_stopping = True
+        self._wake(self._open)
+        if self._open:
+            logger.info("task.streams_closed", count=len(self._open))
+
+    def _wake(self, queues: set[asyncio.Queue[dict[str, Any]]]) -> None:
+        for queue in list(queues):
             if queue.full():
                 queue.get_nowait()
             queue.put_nowait(self._wake_up)
-        if self._open:
-            logger.info("task.streams_closed", count=len(self._open))
 
     async def _next(self, task_id: str, queue: asyncio.Queue[dict[str, Any]]) -> dict[str, Any]:
         try:
