@@ -11,7 +11,8 @@ import pytest
 from litestar.testing import TestClient
 
 from center_api.bootstrap.app import create_app
-from center_api.testing import wait_for_task
+from center_api.slices.process.schemas import PipelineOptions
+from center_api.testing import check_slice, wait_for_task
 from tests.conftest import assert_error, decode_png, encode_png, subject_on_background
 
 PROCESS = "/api/v1/process/image"
@@ -222,3 +223,10 @@ def test_the_catalog_shows_what_chains_and_each_options_schema(pipeline_client):
     assert tools["tools"]["capabilities"]["takes_image"] is False
     assert "format" in tools["cutout"]["options_schema"]["$defs"]["CutoutOptions"]["properties"]
     assert {r["path"] for r in tools["process"]["routes"]} == {PROCESS, BATCH}
+
+
+def test_the_process_slice_honours_the_contract(tmp_path, photo):
+    options = PipelineOptions(steps=[{"tool": "cutout", "channels": "alpha"}])
+    report = check_slice("process", tmp_path, sample=photo, options=options)
+    assert report.routes == [BATCH, PROCESS]
+    assert report.result is not None and report.result.metadata["steps"] == "cutout"
