@@ -55,3 +55,17 @@ def photo_bytes(source: Path | None, long_side: int) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=92)
     return out.getvalue()
+
+
+DEFAULT_PHOTO = REPO.parent / "shared/testdata/cutout/images/coco_horse00_000000281447.jpg"
+
+
+def cutout_pixels(source: Path | None, long_side: int) -> np.ndarray:
+    """The RGBA cut-out the cutout slice makes of ``source`` at ``long_side`` (PNG, decoded)."""
+    from center_api.slices.cutout.schemas import CutoutOptions  # noqa: PLC0415
+    from center_api.slices.cutout.service import CutoutService  # noqa: PLC0415
+
+    data = photo_bytes(source, long_side)
+    result = with_service(CutoutService, lambda s: s.segment(data, CutoutOptions()))
+    with Image.open(io.BytesIO(result.content)) as image:
+        return np.array(image.convert("RGBA"))

@@ -6,11 +6,17 @@ when a slot is free *and* its memory estimate (from the image's header, before a
 decoded) fits the budget; waiting is first come, first served and bounded in length and time.
 A job that runs past the timeout is abandoned: its caller gets 504 at once and its ONNX Runtime
 call is told to stop, so the slot comes back for the next caller.
+
+A slot is for model work. A job that is done with its models and only encodes calls
+`leave_slot()` (the kernel's encoder does): the next job starts while it writes its file on one
+of the pool's extra threads (one per core), still charged to the memory budget until it ends.
+A job that calls a model again after leaving takes a slot again first, waiting its turn.
 """
 
 import asyncio
 import contextvars
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +50,10 @@ class JobControl:
 
     run_options: Any = field(default_factory=ort.RunOptions)
     is_abandoned: bool = False
+    has_left_slot: bool = False
+    # Set by the scheduler: called from the job's thread to give its slot away / take one again.
+    on_leave: Callable[[], None] | None = None
+    on_reenter: Callable[[], None] | None = None
 
     def abandon(self) -> None:
         """Stop the job's ONNX Runtime call now and refuse its next ones."""
@@ -61,10 +71,39 @@ def current_job() -> JobControl | None:
     return _current_job.get()
 
 
+def leave_slot() -> None:
+    """Give this job's inference slot to the next job; the job goes on without models."""
+    job = _current_job.get()
+    if job is not None and not job.has_left_slot and job.on_leave is not None:
+        job.has_left_slot = True
+        job.on_leave()
+
+
+def reenter_slot() -> None:
+    """Take an inference slot again (blocking) after `leave_slot`, before more model work.
+
+    Raises:
+        ServiceOverloadedError: no slot came free within ``max_queue_wait_s``.
+    """
+    job = _current_job.get()
+    if job is not None and job.has_left_slot and job.on_reenter is not None:
+        job.on_reenter()
+        job.has_left_slot = False
+
+
 @dataclass(eq=False)
 class _Waiter:
     future: "asyncio.Future[None]"
     memory_mb: float
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One admitted job's hold: its memory until it ends, its slot until it ends or leaves."""
+
+    cost: float
+    is_held: bool = True
+    is_done: bool = False
 
 
 class InferenceScheduler:
@@ -76,8 +115,9 @@ class InferenceScheduler:
         self.queue_max_size = settings.queue_max_size
         self.settings = settings
         self._metrics = metrics
+        # The slots' threads, plus one per core for jobs that left their slot to encode.
         self._executor = ThreadPoolExecutor(
-            max_workers=max(settings.thread_pool_size, settings.max_concurrent),
+            max_workers=max(settings.thread_pool_size, settings.max_concurrent) + _cpus(),
             thread_name_prefix="inference",
         )
         self._waiters: deque[_Waiter] = deque()
@@ -113,7 +153,12 @@ class InferenceScheduler:
             raise self._overloaded("The server is at capacity; retry shortly.", label)
         cost = self._estimate(memory_mb)
         await self._admit(cost, label)
-        control = JobControl()
+        loop = asyncio.get_running_loop()
+        slot = _Slot(cost)
+        control = JobControl(
+            on_leave=partial(loop.call_soon_threadsafe, self._leave, slot),
+            on_reenter=partial(self._reenter_from_thread, loop, slot, label),
+        )
         context = contextvars.copy_context()
         context.run(_current_job.set, control)
         started = time.monotonic()
@@ -122,7 +167,7 @@ class InferenceScheduler:
         )
         # The slot is given back when the thread finishes, not when the awaiting request goes
         # away: a cancelled client must not let a third job start beside a still-running one.
-        future.add_done_callback(partial(self._release, cost, started))
+        future.add_done_callback(partial(self._release, slot, started))
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.settings.timeout_s)
         except TimeoutError:
@@ -181,18 +226,38 @@ class InferenceScheduler:
                 self._waiters.remove(waiter)
             self._publish()
 
-    def _release(self, cost: float, started: float, future: "asyncio.Future[Any]") -> None:
+    def _release(self, slot: _Slot, started: float, future: "asyncio.Future[Any]") -> None:
         if not future.cancelled():
             future.exception()  # retrieved here: an abandoned job's error has no other reader
         seconds = time.monotonic() - started
         self.mean_job_s += _AVERAGE_WEIGHT * (seconds - self.mean_job_s)
-        self._give_back(cost)
+        slot.is_done = True
+        self._give_back(slot.cost, holds_slot=slot.is_held)
 
-    def _give_back(self, cost: float) -> None:
-        self.active -= 1
+    def _give_back(self, cost: float, *, holds_slot: bool = True) -> None:
+        if holds_slot:
+            self.active -= 1
         self.memory_mb = max(0.0, self.memory_mb - cost)
         self._grant()
         self._publish()
+
+    def _leave(self, slot: _Slot) -> None:
+        """The job is done with models: its slot goes to the next one, its memory stays."""
+        if slot.is_done or not slot.is_held:
+            return
+        slot.is_held = False
+        self.active -= 1
+        self._grant()
+        self._publish()
+
+    async def _reenter(self, slot: _Slot, label: str) -> None:
+        await self._admit(0.0, label)
+        slot.is_held = True
+
+    def _reenter_from_thread(
+        self, loop: asyncio.AbstractEventLoop, slot: _Slot, label: str
+    ) -> None:
+        asyncio.run_coroutine_threadsafe(self._reenter(slot, label), loop).result()
 
     def _grant(self) -> None:
         """Admit waiters in arrival order while the head one fits."""
@@ -226,6 +291,13 @@ class InferenceScheduler:
     def close(self) -> None:
         """Stop accepting work and let running jobs finish."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
 
 def _call(fn: Callable[[], T], cost: float) -> T:

@@ -15,7 +15,7 @@ from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelSpec, ModelStore
 from center_api.kernel.onnx_patch import with_dynamic_spatial_dims
-from center_api.kernel.scheduler import current_job
+from center_api.kernel.scheduler import current_job, reenter_slot
 
 logger = get_logger("center_api.sessions")
 
@@ -92,6 +92,7 @@ class LoadedModel:
         job = current_job()
         if job is not None and job.is_abandoned:
             raise JobAbandonedError(self.spec.id)
+        reenter_slot()  # a job that gave its slot away to encode takes one again first
         self.last_used = time.monotonic()
         self._stats.enter()
         start = time.perf_counter()
