@@ -119,7 +119,9 @@ class TaskRunner:
         """Run the claimed ``attempt`` and record its outcome (success, failure or retry)."""
         task_id = str(task.id)
         logger.info("task.started", task_id=task_id, tool=task.tool, attempt=attempt)
-        self.publish(task_id, TaskStatus.PROCESSING, 10)
+        # A pause asked for since the claim stands (this event must not withdraw it).
+        asked = progress.pause_requested
+        self.publish(task_id, TaskStatus.PAUSING if asked else TaskStatus.PROCESSING, 10)
         await self._refresh_parent(task)
         begin = time.perf_counter()
         facts = bind_request_facts()
