@@ -43,20 +43,20 @@ class Metrics:
             registry=self.registry,
         )
         # The inference scheduler's slots (set by `kernel.scheduler`).
-        self.queue_size = Gauge(
+        self.inference_waiting = Gauge(
             "inference_queue_size",
             "CPU jobs waiting for an inference slot.",
             registry=self.registry,
         )
-        self.active_tasks = Gauge(
+        self.inference_running = Gauge(
             "inference_active_jobs", "CPU jobs holding an inference slot.", registry=self.registry
         )
         # Tasks, counted in the database (set by `tasks.gauges`): the design's queue_size and
         # active_tasks count tasks, not slots.
-        self.tasks_queued = Gauge(
+        self.queue_size = Gauge(
             "queue_size", "Tasks waiting to run (PENDING).", registry=self.registry
         )
-        self.tasks_running = Gauge(
+        self.active_tasks = Gauge(
             "active_tasks", "Tasks running (PROCESSING or PAUSING).", registry=self.registry
         )
 

@@ -285,8 +285,8 @@ class InferenceScheduler:
         )
 
     def _publish(self) -> None:
-        self._metrics.queue_size.set(self.waiting)
-        self._metrics.active_tasks.set(self.active)
+        self._metrics.inference_waiting.set(self.waiting)
+        self._metrics.inference_running.set(self.active)
 
     def close(self) -> None:
         """Stop accepting work and let running jobs finish."""

@@ -36,8 +36,8 @@ class TaskGauges:
         except Exception as exc:  # the next beat tries again
             logger.warning("tasks.gauges_failed", error=str(exc))
             return
-        self._metrics.tasks_queued.set(counts.get(TaskStatus.PENDING.value, 0))
-        self._metrics.tasks_running.set(sum(counts.get(s.value, 0) for s in RUNNING))
+        self._metrics.queue_size.set(counts.get(TaskStatus.PENDING.value, 0))
+        self._metrics.active_tasks.set(sum(counts.get(s.value, 0) for s in RUNNING))
 
     def soon(self, task_id: str, event: dict[str, Any]) -> None:
         """An event listener: count again shortly, unless a count is already on its way."""
