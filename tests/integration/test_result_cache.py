@@ -146,3 +146,15 @@ def test_the_cache_is_one_per_app(client):
     assert cache.is_enabled
     segment(client)
     assert len(cache.backend) == 1  # type: ignore[arg-type]
+
+
+def test_pipeline_steps_share_results_with_tasks_and_repeats(client):
+    steps = '[{"tool": "cutout"}, {"tool": "cutout", "channels": "alpha"}]'
+    files = {"file": ("a.png", PNG, "image/png")}
+    first = client.post("/api/v1/process/image", files=files, data={"steps": steps})
+    assert first.status_code == 200, first.text
+    ran = inferences(client)
+    again = client.post("/api/v1/process/image", files=files, data={"steps": steps})
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert inferences(client) == ran  # both steps came from the cache
