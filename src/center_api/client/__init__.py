@@ -11,6 +11,8 @@ local or remote::
 
 An image is a path, bytes, or an ``http(s)://`` URL (the server fetches it). Options are the
 route's own form fields. A failed call raises `ApiError` with the server's error code.
+
+May import: nothing else of `center_api` (httpx only), so it works wherever httpx does.
 """
 
 from center_api.client.api import ApiError, AsyncClient, Client, Result
