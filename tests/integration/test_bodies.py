@@ -120,3 +120,15 @@ def test_json_options_keep_their_types_and_unknown_fields_are_refused(client):
     assert json.loads(client.post(path, json={}).text)["error"]["code"] == "MISSING_SOURCE"
     as_text = assert_error(client.post(path, json={"file": photo}), 422, "VALIDATION_ERROR")
     assert "image_file_b64" in as_text["error"]["message"]  # says how to send it instead
+
+
+def test_a_task_is_submitted_from_a_json_body_with_its_options_as_an_object(client):
+    photo = base64.b64encode(PHOTO).decode()
+    body = {"tool": "cutout", "options": {"format": "webp"}, "image_file_b64": photo}
+    response = client.post("/api/v1/tasks", json=body)
+    assert response.status_code == 202, response.text
+    assert response.json()["tool"] == "cutout"
+    as_text = client.post("/api/v1/tasks", data={**body, "options": '{"format": "webp"}'})
+    assert as_text.status_code == 202, as_text.text
+    bad = client.post("/api/v1/tasks", json={**body, "options": {"format": "gif"}})
+    assert bad.status_code == 422

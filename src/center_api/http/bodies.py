@@ -46,7 +46,7 @@ async def accept_any_body(request: Request[Any, Any, Any]) -> None:
         return
     body = await request.body()
     if media_type == JSON or media_type.endswith("+json"):
-        _keep_fields(request, _json_object(body))
+        _keep_fields(request, _as_form_fields(_json_object(body)))
     elif not body:
         _keep_fields(request, {})  # no body at all: the route says which field is missing
     else:
@@ -84,6 +84,18 @@ def _json_object(body: bytes) -> dict[str, Any]:
         'The JSON body must be an object of fields, e.g. {"image_url": "https://…"}.',
         details={"got": type(value).__name__},
     )
+
+
+def _as_form_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """JSON objects and lists as JSON text: what a form field carrying JSON holds.
+
+    A form cannot hold structures, so a field that takes JSON (a task's ``options``, a
+    pipeline's ``steps``) is text; in a JSON body the client may send the structure itself.
+    """
+    return {
+        name: msgspec.json.encode(value).decode() if isinstance(value, dict | list) else value
+        for name, value in fields.items()
+    }
 
 
 def _keep_fields(request: Request[Any, Any, Any], fields: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from center_api.auth.access import ADMIN_ONLY
 from center_api.auth.keys import Principal
 from center_api.core.errors import MissingSourceError, ValidationError
 from center_api.core.settings import Settings
+from center_api.http.bodies import AnyBodyOperation, accept_any_body
 from center_api.http.paging import MAX_OFFSET
 from center_api.http.sources import decode_base64_image, image_form, options_of, read_image_source
 from center_api.kernel.kernel import InferenceKernel
@@ -82,7 +83,13 @@ def _accepted(view: TaskView) -> Response[TaskView]:
     return Response(view, status_code=202, headers={"Location": view.links.self})
 
 
-@post("/", summary="Submit a task", status_code=202)
+@post(
+    "/",
+    summary="Submit a task",
+    status_code=202,
+    before_request=accept_any_body,  # multipart, urlencoded or JSON, like every image route
+    operation_class=AnyBodyOperation,
+)
 @inject
 async def submit(
     data: Annotated[TaskForm, Body(media_type=RequestEncodingType.MULTI_PART)],  # type: ignore[valid-type]
