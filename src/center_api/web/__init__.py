@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Response, Router, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from center_api.auth.access import PUBLIC
 
@@ -42,7 +43,7 @@ async def page() -> Response[bytes]:
 
 
 @get("/web/{name:str}", include_in_schema=False, opt=PUBLIC)
-async def asset(name: str) -> Response[bytes]:
+async def asset(name: FromPath[str]) -> Response[bytes]:
     """The page's script and style sheet."""
     return _asset(name)
 
