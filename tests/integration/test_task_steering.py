@@ -2,12 +2,14 @@
 
 import json
 import time
+import uuid
 
 import pytest
 from litestar.testing import TestClient
 
 from center_api.bootstrap.app import create_app
 from tests.conftest import assert_error, encode_png, subject_on_background
+from tests.support.services import redis_url
 from tests.support.steps_slice import NAME, gate, steps_app_args, steps_settings
 
 TASKS = "/api/v1/tasks"
@@ -97,3 +99,32 @@ def test_pausing_a_running_batch_stops_children_from_starting(steps_client, png)
     done = wait_until(client, batch["id"], "COMPLETED", "FAILED")
     assert done["status"] == "COMPLETED" and done["children"] == {"total": 4, "COMPLETED": 4}
     assert len(steps.ran) == 4 and len({task_id for task_id, _ in steps.ran}) == 4  # each once
+
+
+def test_a_pause_asked_of_an_api_process_reaches_the_worker_running_the_task(
+    make_settings, tmp_path, monkeypatch, png
+):
+    """Through Redis: the API process only enqueues; the worker pauses at its checkpoint."""
+    queue = {"url": redis_url(), "name": f"test-{uuid.uuid4().hex[:12]}"}
+    app_args = steps_app_args(monkeypatch)
+    api_settings = steps_settings(make_settings, tmp_path, server={"role": "api"}, queue=queue)
+    api = create_app(api_settings, **app_args)
+    worker_settings = steps_settings(
+        make_settings, tmp_path, server={"role": "worker"}, queue=queue
+    )
+    worker = create_app(worker_settings, **app_args)
+    with TestClient(api) as client, TestClient(worker):
+        files = {"file": ("a.png", png, "image/png"), "tool": (None, NAME)}
+        task = client.post(TASKS, files={**files, "options": (None, '{"steps": 4}')}).json()
+        gate().allow(1)
+        wait_until(client, task["id"], "PROCESSING")  # claimed by the worker
+        deadline = time.monotonic() + 15
+        while (paused := client.put(f"{TASKS}/{task['id']}/pause")).status_code == 409:
+            assert time.monotonic() < deadline, paused.text
+            time.sleep(0.02)
+        gate().allow(10)
+        assert wait_until(client, task["id"], "PAUSED")["status"] == "PAUSED"
+        assert [index for _, index in gate().ran] == [0, 1]
+        client.put(f"{TASKS}/{task['id']}/resume")
+        assert wait_until(client, task["id"], "COMPLETED")["status"] == "COMPLETED"
+        assert [index for _, index in gate().ran] == [0, 1, 2, 3]
