@@ -2,7 +2,6 @@
 
 import asyncio
 import base64
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from PIL import Image
 from center_api.bootstrap.cli.main import cli
 from center_api.client import ApiError, AsyncClient, Client
 from center_api.testing.apps import sample_png
-from tests.support.server import start_server
+from tests.support.server import serving
 
 pytestmark = pytest.mark.e2e
 PHOTO = sample_png((160, 120))
@@ -22,13 +21,8 @@ PHOTO = sample_png((160, 120))
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("client-server")
-    process, base = start_server(workdir, model_dir, workdir / "server.log")
-    try:
+    with serving(tmp_path_factory.mktemp("client-server"), model_dir) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 def test_the_sync_client_cuts_out_a_file_and_reports_errors(base_url, tmp_path):

@@ -6,14 +6,13 @@ downloaded: Playwright drives the system's Chromium through ``executable_path``.
 """
 
 import shutil
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from center_api.testing.apps import sample_png
-from tests.support.server import start_server
+from tests.support.server import serving
 
 pytestmark = pytest.mark.e2e
 playwright_api = pytest.importorskip(
@@ -31,13 +30,8 @@ if CHROMIUM is None:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("page-server")
-    process, base = start_server(workdir, model_dir, workdir / "server.log")
-    try:
+    with serving(tmp_path_factory.mktemp("page-server"), model_dir) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

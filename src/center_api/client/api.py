@@ -77,10 +77,12 @@ def _answer(response: httpx.Response) -> Result:
     )
 
 
-def _settings(url: str | None, api_key: str | None) -> tuple[str, dict[str, str]]:
+def _connection(url: str | None, api_key: str | None, timeout: float) -> dict[str, Any]:
+    """Httpx client arguments: the server (``$CENTER_API_URL``), the key, the timeout."""
     base = url or os.environ.get("CENTER_API_URL") or DEFAULT_URL
     key = api_key or os.environ.get("CENTER_API_KEY")
-    return base.rstrip("/"), ({"X-API-Key": key} if key else {})
+    headers = {"X-API-Key": key} if key else {}
+    return {"base_url": base.rstrip("/"), "headers": headers, "timeout": timeout}
 
 
 class Client:
@@ -95,10 +97,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """Open a connection pool (close it with `close` or a ``with`` block)."""
-        base, headers = _settings(url, api_key)
-        self._http = httpx.Client(
-            base_url=base, headers=headers, timeout=timeout, transport=transport
-        )
+        self._http = httpx.Client(transport=transport, **_connection(url, api_key, timeout))
 
     def call(self, path: str, image: Image, **options: Any) -> Result:
         """POST ``image`` and ``options`` to any image route (``/api/v1/face-enhance/enhance``…).
@@ -144,10 +143,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Open a connection pool (close it with `aclose` or an ``async with`` block)."""
-        base, headers = _settings(url, api_key)
-        self._http = httpx.AsyncClient(
-            base_url=base, headers=headers, timeout=timeout, transport=transport
-        )
+        self._http = httpx.AsyncClient(transport=transport, **_connection(url, api_key, timeout))
 
     async def call(self, path: str, image: Image, **options: Any) -> Result:
         """POST ``image`` and ``options`` to any image route.
