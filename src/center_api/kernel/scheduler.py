@@ -52,8 +52,8 @@ class JobControl:
     is_abandoned: bool = False
     has_left_slot: bool = False
     # Set by the scheduler: called from the job's thread to give its slot away / take one again.
-    on_leave: Callable[[], None] | None = None
-    on_reenter: Callable[[], None] | None = None
+    on_leave: Callable[[], object] | None = None
+    on_reenter: Callable[[], object] | None = None
 
     def abandon(self) -> None:
         """Stop the job's ONNX Runtime call now and refuse its next ones."""
