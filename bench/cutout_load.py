@@ -11,13 +11,13 @@ import argparse
 import asyncio
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 from _harness import REPO, photo_bytes
+from load import PeakRss
 
 from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
@@ -26,27 +26,6 @@ from center_api.kernel.sessions import SessionCache
 from center_api.testing.cluster import rss_mb, start_node
 
 SHARED_PHOTO = REPO.parent / "shared/testdata/cutout/images/coco_horse00_000000281447.jpg"
-
-
-class PeakRss:
-    """Samples a process's RSS every 20 ms in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_mb(self.pid))
-            time.sleep(0.02)
 
 
 async def drive(url: str, data: bytes, concurrency: int, total: int) -> tuple[list[float], float]:
@@ -60,7 +39,11 @@ async def drive(url: str, data: bytes, concurrency: int, total: int) -> tuple[li
         while not queue.empty():
             queue.get_nowait()
             start = time.perf_counter()
-            response = await client.post(url, files={"file": ("p.jpg", data, "image/jpeg")})
+            response = await client.post(
+                url,
+                files={"file": ("p.jpg", data, "image/jpeg")},
+                headers={"Cache-Control": "no-cache"},  # the same photo again: real work each time
+            )
             response.raise_for_status()
             latencies.append(time.perf_counter() - start)
 
