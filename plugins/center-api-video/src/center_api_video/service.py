@@ -30,14 +30,14 @@ T = TypeVar("T")
 
 
 def limits_of(settings: sdk.Settings) -> VideoLimits:
-    """``[slices.video.config]`` checked as `VideoLimits` (defaults where absent).
+    """``[slices.video.config]`` checked as `VideoLimits` (defaults where absent; env strings too).
 
     Raises:
         ValidationError: an unknown or bad key in the config.
     """
     entry = settings.slices.get(VIDEO_TOOL)
     try:
-        return msgspec.convert(entry.config if entry else {}, VideoLimits)
+        return msgspec.convert(entry.config if entry else {}, VideoLimits, strict=False)
     except msgspec.ValidationError as exc:
         raise sdk.ValidationError(f"[slices.video.config]: {exc}") from exc
 
