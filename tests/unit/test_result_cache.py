@@ -2,6 +2,7 @@
 
 import asyncio
 import shutil
+import time
 from pathlib import Path
 
 import msgspec
@@ -135,3 +136,47 @@ def test_through_keeps_slice_results_only_and_refresh_recomputes(store):
     outcomes = asyncio.run(scenario())
     assert outcomes == ["MISS", "HIT", {"n": 1}, "MISS", {"json": True}, {"json": 2}]
     assert len(calls) == 2
+
+
+def test_the_redis_backend_shares_results_between_caches(store):
+    from tests.support.services import redis_url
+
+    settings = settings_from_mapping({"cache": {"backend": "redis", "url": redis_url()}})
+    calls = []
+
+    async def compute() -> SliceResult:
+        calls.append(1)
+        return SliceResult(content=b"png", media_type="image/png", metadata={"n": 1})
+
+    async def scenario() -> list[object]:
+        one, two = cache_over(store, settings), cache_over(store, settings)  # two processes
+        made = key(one, image=f"redis-{time.time_ns()}".encode())
+        try:
+            first = await one.through(made, compute)
+            second = await two.through(made, compute)
+            return [first[1], second[1], second[0].content]
+        finally:
+            await one.close()
+            await two.close()
+
+    assert asyncio.run(scenario()) == ["MISS", "HIT", b"png"]
+    assert len(calls) == 1
+
+
+def test_an_unreachable_redis_is_a_miss_not_an_error(store):
+    settings = settings_from_mapping(
+        {"cache": {"backend": "redis", "url": "redis://127.0.0.1:1/0"}}
+    )
+
+    async def scenario() -> tuple[object, object]:
+        cache = cache_over(store, settings)
+        try:
+            result = await cache.through(
+                key(cache),
+                lambda: asyncio.sleep(0, SliceResult(content=b"x", media_type="image/png")),
+            )
+            return result[1], result[0].content
+        finally:
+            await cache.close()
+
+    assert asyncio.run(scenario()) == ("MISS", b"x")
