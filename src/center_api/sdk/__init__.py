@@ -95,13 +95,13 @@ from center_api.registry.spec import (
     SliceResult,
 )
 from center_api.sdk import vision
+from center_api.sdk.orders import TaskDesk, TaskFields, TaskOrder
 from center_api.sdk.routes import ImageRoute, image_post, image_route
+from center_api.sdk.steps import PlannedStep, ToolSteps
 
 # Route access: every route needs a key; ``opt=sdk.ADMIN_ONLY`` restricts it to admin keys,
 # ``opt=sdk.PUBLIC`` opens it to anyone. Use as ``data: Annotated[MyForm, sdk.MULTIPART]``.
-from center_api.sdk.orders import TaskDesk, TaskFields, TaskOrder
 MULTIPART: Any = Body(media_type=RequestEncodingType.MULTI_PART)
-from center_api.sdk.steps import PlannedStep, ToolSteps
 JSON_MEDIA_TYPE = "application/json"
 
 __all__ = [
@@ -148,6 +148,7 @@ __all__ = [
     "OutputFormat",
     "OutputSize",
     "OutputSpec",
+    "PlannedStep",
     "Produces",
     "Provider",
     "Request",
@@ -156,7 +157,6 @@ __all__ = [
     "Response",
     "Router",
     "Scope",
-    "PlannedStep",
     "ServiceOverloadedError",
     "Settings",
     "Slice",
@@ -164,20 +164,20 @@ __all__ = [
     "Source",
     "Struct",
     "TargetSizeUnreachableError",
+    "TaskDesk",
+    "TaskFields",
+    "TaskOrder",
     "TaskPaused",
     "TaskProgress",
+    "ToolSteps",
     "ValidationError",
     "current_progress",
     "decode_base64_image",
     "decode_image",
     "decode_scaled",
     "encode_image",
-    "TaskDesk",
-    "TaskFields",
-    "TaskOrder",
     "fetch_bytes",
     "get",
-    "ToolSteps",
     "image_form",
     "image_post",
     "image_response",
