@@ -14,6 +14,8 @@ if [ "${FORCE_INSTALL:-0}" != 1 ] && [ -x .venv/bin/center-api ] && [ "$(cat "$S
     && [ -f model_store/u2netp.onnx ] && [ -f model_store/centerface.onnx ]; then
     return 0 2>/dev/null || exit 0   # installed as asked, models present: nothing to do
 fi
+# A venv left half-made (stopped while it was created) has no pip: make it again.
+.venv/bin/python -m pip --version >/dev/null 2>&1 || "$PYTHON" -m venv --clear .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 # shellcheck disable=SC2086
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install --quiet --disable-pip-version-check $1
