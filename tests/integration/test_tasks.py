@@ -21,6 +21,7 @@ from center_api.tasks.domain import TaskStatus
 from center_api.tasks.events_redis import RedisTaskEvents
 from center_api.tasks.service import TaskService
 from center_api.testing.cluster import free_port
+from center_api.testing.tasks import FINAL, wait_for_task
 from tests.conftest import assert_error, deep_merge, encode_png, subject_on_background
 from tests.support.http_server import serve_routes
 from tests.support.services import redis_url
@@ -76,14 +77,8 @@ def submit(client, image: bytes, tool="cutout", **fields):
     return client.post(TASKS, files=files)
 
 
-def wait_for(client, task_id: str, statuses=("COMPLETED", "FAILED", "CANCELLED"), seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        view = client.get(f"{TASKS}/{task_id}").json()
-        if view["status"] in statuses:
-            return view
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} stuck at {view}")
+def wait_for(client, task_id: str, statuses=FINAL, seconds=30):
+    return wait_for_task(client, task_id, timeout_s=seconds, statuses=statuses)
 
 
 @contextmanager
