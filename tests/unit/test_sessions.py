@@ -3,9 +3,9 @@ import time
 import numpy as np
 
 from center_api.core.metrics import Metrics
-from center_api.core.settings import InferenceSettings
+from center_api.core.settings import InferenceSettings, load_settings
 from center_api.kernel.model_store import ModelStore
-from center_api.kernel.sessions import SessionCache, intra_op_threads
+from center_api.kernel.sessions import SessionCache, intra_op_threads, uses_arena
 
 
 def test_slots_times_threads_never_exceed_cores():
@@ -55,3 +55,23 @@ def test_a_fixed_shape_model_is_made_to_accept_any_image_size(model_dir):
         feed = {model.input_names[0]: np.zeros((1, 3, height, width), dtype=np.float32)}
         heatmap = model.run(feed)[0]
         assert heatmap.shape == (1, 1, height // 4, width // 4)
+
+
+def test_the_arena_is_kept_only_for_small_fixed_inputs_unless_set(model_dir):
+    store = ModelStore.from_directory(model_dir)
+    auto = InferenceSettings()
+    assert auto.cpu_mem_arena == "auto"
+    assert uses_arena(auto, store.spec("u2netp"))  # 320x320, every run the same
+    assert uses_arena(auto, store.spec("face-mesh-468"))
+    assert not uses_arena(auto, store.spec("centerface"))  # any size: would keep the largest
+    assert not uses_arena(auto, store.spec("birefnet-general-lite"))  # 1024x1024: gigabytes
+    assert not uses_arena(auto, store.spec("realesr-general-x4v3"))
+    for value in (True, False):
+        chosen = InferenceSettings(cpu_mem_arena=value)
+        assert {uses_arena(chosen, store.spec(m)) for m in ("u2netp", "centerface")} == {value}
+
+
+def test_the_arena_setting_takes_auto_or_a_boolean_from_the_environment():
+    for text, value in (("auto", "auto"), ("true", True), ("false", False)):
+        environ = {"CENTER_API__INFERENCE__CPU_MEM_ARENA": text}
+        assert load_settings(environ=environ).inference.cpu_mem_arena == value

@@ -69,9 +69,11 @@ class InferenceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     # Measured at size=full (bench/memory.py): at most ~13 MB per MP at 40 MP on every slice.
     memory_mb_per_megapixel: PositiveFloat = 14.0
     warm_up: bool = False
-    # ORT's arena keeps every run's peak activations resident (u2netp: ~450 MB per slot);
-    # off, memory goes back after each run for a few percent of speed.
-    cpu_mem_arena: bool = False
+    # ORT's memory arena keeps each run's activations allocated for the next run. "auto": on
+    # for models with a small fixed input (<= 512x512: bounded, u2netp ~300 MB per slot), off
+    # for the others (an arena would stay at the largest image seen, or hold gigabytes).
+    # Without it every run maps and faults in fresh pages: ~30 % more CPU per u2netp run.
+    cpu_mem_arena: bool | Literal["auto"] = "auto"
 
 
 class ImageSettings(Struct, forbid_unknown_fields=True, kw_only=True):

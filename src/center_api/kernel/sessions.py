@@ -19,6 +19,9 @@ from center_api.kernel.scheduler import current_job, reenter_slot
 
 logger = get_logger("center_api.sessions")
 
+# "auto" arena: only for fixed inputs up to this size (u2netp and u2net at 320, the face mesh).
+ARENA_MAX_INPUT_PIXELS = 512 * 512
+
 
 def available_cpus() -> int:
     """CPUs this process may run on (honours affinity masks)."""
@@ -33,6 +36,22 @@ def intra_op_threads(settings: InferenceSettings, cpus: int | None = None) -> in
     if settings.intra_op_threads:
         return settings.intra_op_threads
     return max(1, (cpus or available_cpus()) // settings.max_concurrent)
+
+
+def uses_arena(settings: InferenceSettings, spec: ModelSpec) -> bool:
+    """Whether ``spec``'s session keeps ONNX Runtime's memory arena (`cpu_mem_arena`).
+
+    "auto" keeps it for models fed a fixed, small size (at most `ARENA_MAX_INPUT_PIXELS`): their
+    activations are the same every run, so the arena's size is bounded (u2netp: ~300 MB per
+    slot) and reusing it saves the page faults of fresh memory. A model that takes any size
+    would keep an arena as large as the largest image it ever saw; a 1024 px one, gigabytes.
+    """
+    if settings.cpu_mem_arena != "auto":
+        return bool(settings.cpu_mem_arena)
+    size = spec.input.size
+    if size is None or spec.params.get("dynamic_spatial_dims"):
+        return False
+    return size[0] * size[1] <= ARENA_MAX_INPUT_PIXELS
 
 
 class InferenceStats:
@@ -172,7 +191,10 @@ class SessionCache:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only; ORT's warnings are not actionable here
-        options.enable_cpu_mem_arena = self._settings.cpu_mem_arena
+        options.enable_cpu_mem_arena = uses_arena(self._settings, spec)
+        # With the arena, buffers are reused run after run; one planned block per run (the
+        # memory pattern) would only add a second, larger copy of the working set.
+        options.enable_mem_pattern = not options.enable_cpu_mem_arena
         providers = [p for p in self._settings.providers if p in ort.get_available_providers()]
         start = time.perf_counter()
         try:
