@@ -70,3 +70,27 @@ def test_uncertainty_header_on_cutout_and_background_replace(client):
     assert refined.status_code == 200, refined.text
     alpha = np.asarray(Image.open(io.BytesIO(refined.content)))[..., 3]
     assert alpha[180, 240] == 255 and alpha[5, 5] == 0
+
+
+@pytest.mark.shared_data
+def test_an_id_photo_lets_no_background_through_a_dark_suit(client, shared_dir):
+    path = shared_dir / "testdata" / "faces" / "fr_obama.jpg"  # a dark suit and tie
+
+    def id_photo(color: str) -> np.ndarray:
+        files = {"file": (path.name, path.read_bytes())}
+        response = client.post(
+            f"{API}/id-photo", files=files, data={"color": color, "format": "png"}
+        )
+        return ok(response)
+
+    clear, blue = id_photo("#00000000"), id_photo("id_blue")
+    alpha = clear[..., 3]
+    # Deep inside the subject (3 % of the photo's height from the 50 % contour): opaque, and
+    # the same pixels whatever the new background is.
+    reach = round(0.03 * alpha.shape[0])
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    deep = cv2.erode((alpha >= 128).astype(np.uint8), kernel) > 0
+    print(f"\ninterior: {deep.sum()} px, {(alpha[deep] < 255).sum()} of them not opaque")
+    assert deep.sum() > 0.2 * alpha.size
+    assert (alpha[deep] == 255).all()
+    assert np.array_equal(blue[deep], clear[deep][:, :3])

@@ -43,7 +43,7 @@ from center_api.slices.background_replace.print_output import (
     tile_on_sheet,
 )
 from center_api.slices.background_replace.schemas import IdPhotoOptions
-from center_api.slices.background_replace.subject import cut_subject
+from center_api.slices.background_replace.subject import cut_subject, solid_subject
 
 FACE_MODEL = "centerface"
 # Face height (px) at which the detector's landmarks are most precise.
@@ -182,6 +182,7 @@ def _compose(
     subject = cut_subject(
         kernel, options.model, pixels, clean=options.post_process_mask, pure=options.decontaminate
     )
+    subject = solid_subject(kernel, options.model, subject, pixels)
     head = locate_head(mesh, subject.alpha, level=options.level_eyes)
     roll = 0.0 if options.level_eyes else mesh.roll
     placement = place(head, subject.alpha, plan.size, plan.rules, roll)

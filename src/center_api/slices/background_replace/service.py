@@ -25,9 +25,7 @@ from center_api.sdk.vision import (
     RGBA,
     check_segmentation_model,
     foreground_metadata,
-    keep_opaque,
     mask_uncertainty,
-    solid_interior,
 )
 from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
 from center_api.slices.background_replace.light import composite
@@ -38,7 +36,7 @@ from center_api.slices.background_replace.schemas import (
     ImageOptions,
     ModeOptions,
 )
-from center_api.slices.background_replace.subject import Subject, cut_subject
+from center_api.slices.background_replace.subject import Subject, cut_subject, solid_subject
 
 BACKGROUND_FIELDS = ("background_file", "background_url", "background_b64")
 JOB_LABEL = "background_replace"
@@ -146,18 +144,12 @@ class BackgroundReplaceService:
         )
 
     def _solid(self, subject: Subject, pixels: np.ndarray, model: str) -> tuple[Subject, float]:
-        """The subject with a solid interior, and the share of its mask the model doubted.
+        """The subject with a solid interior (`solid_subject`), and how much the model doubted.
 
-        Deep inside the subject alpha becomes 1 (`solid_interior`) and every opaque pixel
-        keeps the photo's colour bit for bit: blending and decontamination stay in the band.
+        The doubt (`mask_uncertainty`) is measured before the interior is made solid.
         """
         uncertainty = mask_uncertainty(subject.alpha)
-        size = self._kernel.store.spec(model).input.size or (320, 320)
-        scale = max(subject.alpha.shape) / max(size)
-        alpha = solid_interior(subject.alpha, scale)
-        if not np.may_share_memory(subject.foreground, pixels):  # else it is the photo already
-            keep_opaque(subject.foreground, pixels[..., :3], alpha)
-        return Subject(alpha, subject.foreground), uncertainty
+        return solid_subject(self._kernel, model, subject, pixels), uncertainty
 
     def _decode_background(self, data: bytes) -> np.ndarray:
         """Decode the background photo; its errors say they are about the background."""

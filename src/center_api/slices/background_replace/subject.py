@@ -5,7 +5,13 @@ from typing import NamedTuple
 import numpy as np
 
 from center_api.sdk import InferenceKernel
-from center_api.sdk.vision import clean_mask, estimate_foreground, predict_alpha
+from center_api.sdk.vision import (
+    clean_mask,
+    estimate_foreground,
+    keep_opaque,
+    predict_alpha,
+    solid_interior,
+)
 from center_api.slices.background_replace.edges import edge_band, refine_edge_alpha
 
 
@@ -48,3 +54,26 @@ def cut_subject(
         alpha = ((alpha.astype(np.uint16) * pixels[..., 3] + 127) // 255).astype(np.uint8)
     foreground = estimate_foreground(rgb, alpha) if pure else rgb
     return Subject(alpha, foreground)
+
+
+def solid_subject(
+    kernel: InferenceKernel, model_id: str, subject: Subject, pixels: np.ndarray
+) -> Subject:
+    """The subject with a solid interior; runs inside a kernel slot.
+
+    Deep inside the subject alpha becomes 1 (`solid_interior`: a dark suit or a shadowed neck
+    lets no new background through) and every opaque pixel keeps the photo's colour bit for
+    bit: blending and decontamination stay in the edge band.
+
+    Args:
+        kernel: gives the model's input size (how coarse its mask is).
+        model_id: the segmentation model that made ``subject``.
+        subject: `cut_subject`'s answer for ``pixels``.
+        pixels: the photo, (H, W, 3|4) uint8.
+    """
+    size = kernel.store.spec(model_id).input.size or (320, 320)
+    scale = max(subject.alpha.shape) / max(size)
+    alpha = solid_interior(subject.alpha, scale)
+    if not np.may_share_memory(subject.foreground, pixels):  # else it is the photo already
+        keep_opaque(subject.foreground, pixels[..., :3], alpha)
+    return Subject(alpha, subject.foreground)
