@@ -230,3 +230,23 @@ def test_the_process_slice_honours_the_contract(tmp_path, photo):
     report = check_slice("process", tmp_path, sample=photo, options=options)
     assert report.routes == [BATCH, PROCESS]
     assert report.result is not None and report.result.metadata["steps"] == "cutout"
+
+
+def test_steps_go_through_the_cache_and_no_cache_computes_every_step_again(pipeline_client, photo):
+    first = run(pipeline_client, photo, TWO)
+    assert first.status_code == 200, first.text
+    assert (first.headers["x-cache"], first.headers["x-step-cache"]) == ("MISS", "MISS,MISS")
+    again = run(pipeline_client, photo, TWO)
+    assert (again.headers["x-cache"], again.headers["x-step-cache"]) == ("HIT", "HIT,HIT")
+    assert again.content == first.content
+    fresh = pipeline_client.post(
+        PROCESS,
+        files={"file": ("a.png", photo, "image/png")},
+        data={"steps": json.dumps(TWO)},
+        headers={"Cache-Control": "no-cache"},
+    )
+    assert (fresh.headers["x-cache"], fresh.headers["x-step-cache"]) == ("MISS", "MISS,MISS")
+    assert_same_pixels(fresh.content, first.content)
+    # A longer pipeline shares its first two steps with the one above.
+    longer = run(pipeline_client, photo, THREE)
+    assert (longer.headers["x-cache"], longer.headers["x-step-cache"]) == ("MISS", "HIT,HIT,MISS")

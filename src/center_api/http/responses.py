@@ -55,6 +55,12 @@ def image_response(
     return Response(content=result.content, media_type=result.media_type, headers=headers)
 
 
+def wants_fresh(request: Request[Any, Any, Any]) -> bool:
+    """Whether the client asked for a fresh result (``Cache-Control: no-cache`` or ``no-store``)."""
+    directives = request.headers.get("cache-control", "").lower()
+    return "no-cache" in directives or "no-store" in directives
+
+
 async def cached_call(  # noqa: PLR0913, PLR0917 - what the key is made of, and the call itself
     request: Request[Any, Any, Any],
     cache: ResultCache,
@@ -84,9 +90,7 @@ async def cached_call(  # noqa: PLR0913, PLR0917 - what the key is made of, and 
         if tool and module
         else None
     )
-    directives = request.headers.get("cache-control", "").lower()
-    refresh = "no-cache" in directives or "no-store" in directives
-    result, outcome = await cache.through(key, compute, refresh=refresh)
+    result, outcome = await cache.through(key, compute, refresh=wants_fresh(request))
     if outcome is None or not isinstance(result, SliceResult):
         return result
     if outcome == "HIT" and not cache.settings.charge_hits:

@@ -56,7 +56,7 @@ from center_api.core.outbound import fetch_bytes
 from center_api.core.progress import TaskPaused, TaskProgress, current_progress
 from center_api.core.settings import API_PREFIX, ImageSettings, Settings
 from center_api.http.paging import MAX_LIMIT, MAX_OFFSET
-from center_api.http.responses import image_response, metadata_headers, wants_json
+from center_api.http.responses import image_response, metadata_headers, wants_fresh, wants_json
 from center_api.http.sources import (
     decode_base64_image,
     image_form,
@@ -192,5 +192,6 @@ __all__ = [
     "read_image_source",
     "scale_for_output",
     "vision",
+    "wants_fresh",
     "wants_json",
 ]

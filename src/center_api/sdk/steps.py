@@ -88,10 +88,15 @@ class ToolSteps:
             planned.append(PlannedStep(index, spec.name, spec, options, gives))
         return planned
 
-    async def run(self, step: PlannedStep, image: bytes, *, record: bool = True) -> SliceResult:
+    async def run(
+        self, step: PlannedStep, image: bytes, *, record: bool = True, refresh: bool = False
+    ) -> SliceResult:
         """Run one planned step on ``image``; record its usage row unless not ``record``.
 
-        A video's frames are not recorded one by one: the video task is its usage row.
+        A video's frames are not recorded one by one: the video task is its usage row. The
+        result cache is asked first (``refresh``: computed again, as ``Cache-Control:
+        no-cache`` asks); a cached step's result says ``HIT`` or ``MISS`` in its ``cache``
+        metadata.
 
         Raises:
             AppException: what the step's slice raised (the row records its code).
@@ -101,7 +106,7 @@ class ToolSteps:
             cache = await self._container.get(ResultCache)  # steps share results with tasks
             key = cache.task_key(step.slice, image, step.options)
             run = partial(step.slice.run, self._container, image, step.options)
-            result, _ = await cache.through(key, run)
+            result, outcome = await cache.through(key, run, refresh=refresh)
         except AppException as exc:
             if record:
                 self._record(step, begin, exc.status_code, exc.code, len(image), None)
@@ -112,7 +117,10 @@ class ToolSteps:
             raise
         if record:
             self._record(step, begin, 200, None, len(image), len(result.content))
-        return result
+        if outcome is None:
+            return result
+        metadata = {**result.metadata, "cache": outcome}
+        return SliceResult(content=result.content, media_type=result.media_type, metadata=metadata)
 
     def _raw_steps(self, steps: object) -> list[Any]:
         if isinstance(steps, str):

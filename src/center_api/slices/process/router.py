@@ -21,7 +21,9 @@ _STEPS = (
     description=(
         f"Each step's output image feeds the next, one inference slot at a time. {_STEPS} "
         "The image comes as `file`, `image_url` or `image_file_b64` (read once the steps "
-        "passed); the answer is the last step's, with X-Steps and X-Step-Ms."
+        "passed); the answer is the last step's, with X-Steps and X-Step-Ms. Every step "
+        "goes through the result cache: X-Cache is HIT when all of them were cached, "
+        "X-Step-Cache says it per step; `Cache-Control: no-cache` computes every step again."
     ),
     response_description="The last step's answer; metadata in X-* headers.",
     status_code=200,
@@ -36,7 +38,8 @@ async def image(
     """Check the steps, then read the image and run them."""
     plan = service.plan(sdk.options_of(data, PipelineOptions).steps)
     photo = await sdk.read_image_source(data, settings)
-    return sdk.image_response(request, await service.run_plan(photo, plan))
+    refresh = sdk.wants_fresh(request)
+    return sdk.image_response(request, await service.run_plan(photo, plan, refresh=refresh))
 
 
 @sdk.image_post(

@@ -23,8 +23,14 @@ class ProcessService:
         """Plan ``options.steps``, then run them on ``image`` (`run_plan`); tasks call this."""
         return await self.run_plan(image, self.plan(options.steps))
 
-    async def run_plan(self, image: bytes, plan: list[PlannedStep]) -> SliceResult:
+    async def run_plan(
+        self, image: bytes, plan: list[PlannedStep], *, refresh: bool = False
+    ) -> SliceResult:
         """Run the planned steps on ``image``; the last step's answer, with X-Steps metadata.
+
+        Each step goes through the result cache (``refresh``: every step computed again).
+        ``cache`` is ``HIT`` when every step was answered from it, else ``MISS``;
+        ``step_cache`` says it per step.
 
         In a task, progress is reported per step and the task may pause between steps; a
         paused pipeline starts again from its first step when resumed (intermediate images
@@ -37,14 +43,16 @@ class ProcessService:
         begin = time.perf_counter()
         data, result = image, None
         timings: list[float] = []
+        outcomes: list[str] = []
         for step in plan:
             if step.index > 1:
                 await progress.checkpoint(step.index - 1)
             stage = f"step {step.index}/{len(plan)}: {step.tool}"
             await progress.report((step.index - 1) / len(plan), stage)
             started = time.perf_counter()
-            result = await self._steps.run(step, data)
+            result = await self._steps.run(step, data, refresh=refresh)
             timings.append(round((time.perf_counter() - started) * 1000, 1))
+            outcomes.append(str(result.metadata.get("cache", "")))
             if step.index < len(plan) and not result.media_type.startswith("image/"):
                 raise ValidationError(
                     f"Step {step.index} ({step.tool}) gave {result.media_type}, not an image.",
@@ -56,5 +64,9 @@ class ProcessService:
         metadata = dict(result.metadata)
         metadata["steps"] = ",".join(step.tool for step in plan)
         metadata["step_ms"] = ",".join(f"{ms:g}" for ms in timings)
+        metadata.pop("cache", None)
+        if all(outcomes):  # every step went through the cache
+            metadata["cache"] = "HIT" if set(outcomes) == {"HIT"} else "MISS"
+            metadata["step_cache"] = ",".join(outcomes)
         metadata["processing_ms"] = round((time.perf_counter() - begin) * 1000, 1)
         return SliceResult(content=result.content, media_type=result.media_type, metadata=metadata)
