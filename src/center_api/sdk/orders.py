@@ -23,6 +23,9 @@ class TaskOrder(Struct, kw_only=True):
     options: dict[str, Any]
     inputs: list[bytes]
     names: list[str | None] = []
+    # The work of each input in megapixels, charged to the key's quota, when the input is not
+    # one image whose header says it (a video: frames x width x height). Default: the header.
+    megapixels: list[float] | None = None
     priority: int = 0
     timeout_s: float | None = None
     callback_url: str | None = None

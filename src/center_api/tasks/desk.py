@@ -28,6 +28,7 @@ class ServiceTaskDesk(TaskDesk):
             timeout_s=order.timeout_s,
             callback_url=order.callback_url,
             caller=self._owner,
+            megapixels=tuple(order.megapixels) if order.megapixels is not None else None,
         )
         task = await self._service.submissions.submit(submission)
         task_id = str(task.id)

@@ -127,7 +127,12 @@ class TaskRunner:
         facts = bind_request_facts()
         facts.caller = task.caller
         # Read from the input's header at submission: the kernel's memory estimate for the job.
-        facts.megapixels = task.reserved_megapixels or None
+        # A video's charge is all its frames: each frame's job is estimated from its own size.
+        entry = self._registry.get(task.tool)
+        is_video = (
+            entry is not None and entry.slice is not None and entry.slice.capabilities.accepts_video
+        )
+        facts.megapixels = None if is_video else (task.reserved_megapixels or None)
         token = bind_progress(progress)  # the run's task (wait_for) copies this context
         try:
             result = await asyncio.wait_for(self._run(task), task.timeout_s or None)

@@ -41,6 +41,8 @@ class Submission:
     timeout_s: float | None = None
     callback_url: str | None = None
     caller: str = "anonymous"
+    # Each input's work in megapixels when its header does not say it (a video); else None.
+    megapixels: tuple[float, ...] | None = None
 
 
 class TaskSubmissions:
@@ -66,7 +68,7 @@ class TaskSubmissions:
         if submission.callback_url:
             await check_url(submission.callback_url, self._settings.fetch)
         await self._check_capacity(len(submission.images))
-        sizes = [self._megapixels(image) for image in submission.images]
+        sizes = self._sizes(submission)
         if is_key_owner(submission.caller):
             await self._keys.reserve(
                 submission.caller, calls=len(sizes), megapixels=round(sum(sizes), 4)
@@ -114,6 +116,14 @@ class TaskSubmissions:
                 await self.results.delete(row.input_ref or "")
             except Exception:  # storage trouble too: the result sweep removes it later
                 logger.warning("tasks.input_cleanup_failed", key=row.input_ref, exc_info=True)
+
+    def _sizes(self, submission: Submission) -> list[float]:
+        """Megapixels per input: as the submitting slice stated them, else from each header."""
+        if submission.megapixels is None:
+            return [self._megapixels(image) for image in submission.images]
+        if len(submission.megapixels) != len(submission.images):
+            raise ValueError("one megapixel figure per input")
+        return [round(max(0.0, float(value)), 4) for value in submission.megapixels]
 
     def _megapixels(self, image: bytes) -> float:
         """The image's size from its header; 0 for one that is not an image (it will fail)."""

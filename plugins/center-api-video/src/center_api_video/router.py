@@ -27,12 +27,14 @@ async def submit_video(
     desk: sdk.FromDishka[sdk.TaskDesk],
 ) -> sdk.Response[Any]:
     """Check, then queue the video as one task."""
-    video, name, options, _ = await service.accept(data)
+    video, name, options, info = await service.accept(data)
     order = sdk.TaskOrder(
         tool=VIDEO_TOOL,
         options=msgspec.to_builtins(options),
         inputs=[video],
         names=[name],
+        # One call, and every frame's pixels against the key's megapixel quota.
+        megapixels=[info.frames * info.width * info.height / 1e6],
         priority=data.priority,
         timeout_s=data.timeout_s,
         callback_url=data.callback_url,
