@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import encode_png, subject_on_background
+from tests.conftest import assert_error, encode_png, subject_on_background
 from tests.support.background_replace import API, ok
 
 PORTRAIT = "cutout/pseudo_gt/images/p_22fc0130.jpg"  # a dark jacket the network doubts
@@ -58,6 +58,58 @@ def test_blur_looks_the_same_at_512_and_2048_px_after_downscaling(client, shared
     fixed = np.abs(blurred(small, radius="10") - blurred(large, radius="10")).mean()
     print(f"\nblur 512 vs 2048: share of diagonal {ours:.2f}, fixed 10 px {fixed:.2f} levels")
     assert ours < 3.0 and ours < 0.5 * fixed
+
+
+@pytest.mark.parametrize("shadow", ["drop", "contact"])
+def test_shadow_and_feather_look_the_same_at_512_and_2048_px(client, shadow):
+    # The subject stands inside the frame, so its contact shadow shows.
+    small, large = subject_on_background((512, 384))[0], subject_on_background((2048, 1536))[0]
+
+    def effect(image: np.ndarray, **fields: str) -> np.ndarray:
+        """What the options change, seen at the small size (the masks' own differences
+        between the two sizes cancel out)."""
+
+        def scene(**more: str) -> np.ndarray:
+            out = ok(post(client, f"{API}/color", image, color="white", **more))
+            size = (small.shape[1], small.shape[0])
+            return cv2.resize(out, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+        return scene(shadow=shadow, **fields) - scene()
+
+    relative = {"shadow_ratio": "0.02", "feather_ratio": "0.004"}
+    fixed = {"shadow_radius": "10", "feather": "3"}
+    shown = np.abs(effect(small, **relative)).mean()
+    ours = np.abs(effect(small, **relative) - effect(large, **relative)).mean()
+    pinned = np.abs(effect(small, **fixed) - effect(large, **fixed)).mean()
+    darkest = effect(small, shadow_ratio="0.02").min()
+    print(f"\n{shadow} 512 vs 2048: share {ours:.2f}, px {pinned:.2f} (effect {shown:.2f})")
+    assert darkest < -40  # the shadow shows on the backdrop
+    assert ours < 0.5 * pinned and ours < 0.25 * shown
+
+
+def test_bad_shadow_and_feather_values_are_validation_errors(client):
+    image = subject_on_background()[0]
+    for fields in (
+        {"shadow": "sideways"},
+        {"shadow_opacity": "1.5"},
+        {"shadow_ratio": "0"},
+        {"shadow_radius": "-3"},
+        {"feather": "0"},
+        {"feather_ratio": "0.5"},
+    ):
+        assert_error(post(client, f"{API}/blur", image, **fields), 422, "VALIDATION_ERROR")
+
+
+def test_a_feathered_edge_fades_inwards_and_the_interior_stays_the_photo(client):
+    image, truth = subject_on_background()
+    hard = ok(post(client, f"{API}/color", image, color="#ff000000", format="png"))[..., 3]
+    soft = ok(post(client, f"{API}/color", image, color="#ff000000", format="png", feather="4"))
+    alpha = soft[..., 3]
+    assert (alpha <= hard).all()  # only inwards: no subject colour where there was none
+    inner = cv2.erode(truth.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
+    assert (alpha[inner] == 255).all() and np.array_equal(soft[inner][:, :3], image[inner])
+    soft_band = (alpha > 12) & (alpha < 243)
+    assert soft_band.sum() > 1.5 * ((hard > 12) & (hard < 243)).sum()
 
 
 def test_uncertainty_header_on_cutout_and_background_replace(client):

@@ -15,6 +15,7 @@ from msgspec import Meta, Struct
 from center_api.sdk import OutputFormat, OutputSize, image_form
 from center_api.sdk.vision import SegmentationModelId
 from center_api.slices.background_replace.backgrounds import Fit, GradientKind, Position
+from center_api.slices.background_replace.effects import ShadowKind
 from center_api.slices.background_replace.presets import ColorPreset, IdPhotoSize, PrintSheet
 
 Color = Annotated[
@@ -35,6 +36,19 @@ Format = Annotated[
 Name = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
 Pixels = Annotated[int, Meta(ge=16, le=4000)]
 Millimetres = Annotated[float, Meta(ge=5.0, le=300.0)]
+# A size in pixels that overrides its *_ratio twin (a share of the image diagonal).
+PixelSize = Annotated[float, Meta(gt=0.0, le=200.0)]
+
+
+def size_in_pixels(pixels: float | None, ratio: float, width: int, height: int) -> float:
+    """A size in pixels: ``pixels`` when given, else ``ratio`` of the image's diagonal.
+
+    Every size-relative option (blur, feather, shadow) goes through here, so a photo looks
+    the same at 512 px and at 4000 px unless the client pins a pixel size.
+    """
+    if pixels is not None:
+        return pixels
+    return ratio * float(np.hypot(width, height))
 
 
 class ReplaceOptions(Struct, tag_field="mode", forbid_unknown_fields=True, kw_only=True):
@@ -58,6 +72,49 @@ class SceneOptions(ReplaceOptions):
     """What the four scene modes (all but id_photo) share."""
 
     size: OutputSize = "auto"
+    feather: (
+        Annotated[PixelSize, Meta(description="Edge softening in pixels (overrides the ratio).")]
+        | None
+    ) = None
+    feather_ratio: Annotated[
+        float,
+        Meta(
+            ge=0.0,
+            le=0.05,
+            description="Soften the subject's edge inwards over this share of the image "
+            "diagonal (0.003: 0.3 %); 0: off.",
+        ),
+    ] = 0.0
+    shadow: Annotated[
+        ShadowKind,
+        Meta(
+            description="A soft shadow on the new background: drop (the silhouette, offset "
+            "right and down) or contact (a flat shadow where the subject stands)."
+        ),
+    ] = "none"
+    shadow_opacity: Annotated[
+        float, Meta(ge=0.0, le=1.0, description="How dark the shadow is at its core.")
+    ] = 0.5
+    shadow_radius: (
+        Annotated[PixelSize, Meta(description="Shadow softness in pixels (overrides the ratio).")]
+        | None
+    ) = None
+    shadow_ratio: Annotated[
+        float,
+        Meta(
+            gt=0.0,
+            le=0.1,
+            description="Shadow softness (Gaussian sigma) as a share of the image diagonal.",
+        ),
+    ] = 0.01
+
+    def feather_sigma(self, width: int, height: int) -> float:
+        """The feather's sigma in pixels for a ``width`` x ``height`` image (0: none)."""
+        return size_in_pixels(self.feather, self.feather_ratio, width, height)
+
+    def shadow_sigma(self, width: int, height: int) -> float:
+        """The shadow's softness in pixels for a ``width`` x ``height`` image."""
+        return size_in_pixels(self.shadow_radius, self.shadow_ratio, width, height)
 
 
 class ColorOptions(SceneOptions, tag="color"):
@@ -130,9 +187,7 @@ class BlurOptions(SceneOptions, tag="blur"):
 
     def sigma(self, width: int, height: int) -> float:
         """The Gaussian's sigma in pixels for a ``width`` x ``height`` image."""
-        if self.radius is not None:
-            return self.radius
-        return self.radius_ratio * float(np.hypot(width, height))
+        return size_in_pixels(self.radius, self.radius_ratio, width, height)
 
 
 class IdPhotoOptions(ReplaceOptions, tag="id_photo"):

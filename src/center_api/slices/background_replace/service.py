@@ -27,6 +27,7 @@ from center_api.sdk.vision import (
     foreground_metadata,
     mask_uncertainty,
 )
+from center_api.slices.background_replace.effects import cast_shadow, feathered
 from center_api.slices.background_replace.id_photo import FACE_MODEL, make_id_photo, plan_id_photo
 from center_api.slices.background_replace.light import composite
 from center_api.slices.background_replace.scenes import SceneOptions, scene_backdrop, scene_colors
@@ -125,6 +126,7 @@ class BackgroundReplaceService:
             pure=options.decontaminate,
         )
         subject, uncertainty = self._solid(subject, pixels, options.model)
+        subject = _feathered(subject, options)
         # Only the blur mode looks at the photo again: for the others it goes now.
         source = pixels if isinstance(options, BlurOptions) else None
         del pixels
@@ -132,6 +134,11 @@ class BackgroundReplaceService:
             source = self._decode_background(background)
         backdrop = scene_backdrop(options, subject, colors, source)
         del source
+        height, width = subject.alpha.shape
+        sigma = options.shadow_sigma(width, height)
+        backdrop = cast_shadow(
+            backdrop, subject.alpha, options.shadow, sigma, options.shadow_opacity
+        )
         # The backdrop is this request's own array (or a read-only view): compose into it.
         out = composite(subject.foreground, subject.alpha, backdrop, in_place=True)
         metadata = _metadata(options, input_size, out, subject.alpha)
@@ -159,6 +166,15 @@ class BackgroundReplaceService:
             raise type(exc)(
                 f"Background image: {exc.message}", details={**exc.details, "field": "background"}
             ) from exc
+
+
+def _feathered(subject: Subject, options: SceneOptions) -> Subject:
+    """The subject with its edge softened as the options say (as it was when they do not)."""
+    height, width = subject.alpha.shape
+    sigma = options.feather_sigma(width, height)
+    if sigma <= 0:
+        return subject
+    return Subject(feathered(subject.alpha, sigma), subject.foreground)
 
 
 def _metadata(
