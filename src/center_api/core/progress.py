@@ -4,7 +4,14 @@ Code that runs inside a task (a slice's ``run``, a pipeline step, a video frame 
 `current_progress()` and calls:
 
 - ``await progress.report(fraction, stage)`` — how far it is (0..1) and what it does now; the
-  task's subscribers (SSE, WebSocket) hear it, the row's ``progress`` follows (throttled);
+  task's subscribers (SSE, WebSocket) hear it, the row's ``progress`` follows (throttled). Work
+  that reports its own progress reports once before its first kernel job (a pipeline names
+  step 1, a video frame 0): from then on the kernel's job phases only name its stage;
+- ``await progress.report_phase(fraction, phase)`` — the inference kernel's part: each job's
+  phases (queued, decode, infer, compose, encode). Before the work has reported anything itself,
+  its job is the whole work and the phase's fraction is the task's; after, the fraction stays
+  the work's own and the phase is added to its stage (``step 2/3: cutout - infer``). Either way
+  the fraction never goes back;
 - ``await progress.checkpoint(position, state)`` — a safe point: the work up to ``position`` is
   done and ``state`` (JSON-able) is what resuming needs. If the owner asked for a pause, the
   position and state are stored and `TaskPaused` is raised (let it propagate: the runner turns it
@@ -68,6 +75,11 @@ class TaskProgress:
         self._on_report, self._on_checkpoint = on_report, on_checkpoint
         self._pause_requested = False
         self._last_report = -math.inf
+        # The highest fraction passed on (none lower follows), the last (fraction, stage) passed
+        # on, and the work's own last report (None until it made one: see `report_phase`).
+        self._high = 0.0
+        self._last_passed: tuple[float, str | None] | None = None
+        self._own: tuple[float, str | None] | None = None
         self.position = self._resume_position
         self.checkpoints = 0
 
@@ -91,16 +103,39 @@ class TaskProgress:
         self._pause_requested = requested
 
     async def report(self, fraction: float, stage: str | None = None) -> None:
-        """0..1 of this task's work done; ``stage`` e.g. 'decode', 'step 2/3', 'frame 120/300'.
+        """0..1 of this task's work done; ``stage`` e.g. 'step 2/3', 'frame 120/300'.
 
-        Out-of-range or NaN fractions are clamped; reports closer together than
-        ``REPORT_EVERY_S`` are dropped, except the final one (fraction 1).
+        Out-of-range or NaN fractions are clamped, and one below an earlier report is raised to
+        it; reports closer together than ``REPORT_EVERY_S`` are dropped, except the final one
+        (fraction 1).
         """
-        value = 0.0 if math.isnan(fraction) else min(1.0, max(0.0, float(fraction)))
-        now = time.monotonic()
-        if value < 1.0 and now - self._last_report < REPORT_EVERY_S:
+        value = _clamped(fraction)
+        self._own = (value, stage)
+        await self._pass(value, stage, is_milestone=value >= 1.0)
+
+    async def report_phase(self, fraction: float, phase: str) -> None:
+        """A kernel job's ``phase`` ('decode', 'infer'...), which starts at ``fraction`` of it.
+
+        While the work has reported nothing itself, the job is the whole work: ``fraction`` is
+        the task's and every change of phase is passed on (a job has a handful). After, the
+        job is a part of what the work last reported: its fraction stays and the phase is
+        added to its stage, throttled like any report.
+        """
+        if self._own is None:
+            await self._pass(_clamped(fraction), phase, is_milestone=True)
             return
-        self._last_report = now
+        value, stage = self._own
+        await self._pass(value, f"{stage} - {phase}" if stage else phase, is_milestone=False)
+
+    async def _pass(self, value: float, stage: str | None, *, is_milestone: bool) -> None:
+        """Pass a report on unless throttled (a milestone never is) or already passed."""
+        value = max(value, self._high)  # the fraction never goes back
+        now = time.monotonic()
+        if not is_milestone and now - self._last_report < REPORT_EVERY_S:
+            return
+        if (value, stage) == self._last_passed:
+            return
+        self._last_report, self._high, self._last_passed = now, value, (value, stage)
         await self._on_report(value, stage)
 
     async def checkpoint(self, position: int, state: dict[str, Any] | None = None) -> None:
@@ -116,6 +151,10 @@ class TaskProgress:
         await asyncio.sleep(0)  # a cancel waiting for this task lands here
         if self._pause_requested:
             raise TaskPaused(self.position, state)
+
+
+def _clamped(fraction: float) -> float:
+    return 0.0 if math.isnan(fraction) else min(1.0, max(0.0, float(fraction)))
 
 
 _NO_TASK = TaskProgress()
