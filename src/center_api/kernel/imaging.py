@@ -21,7 +21,7 @@ from center_api.core.errors import (
 )
 from center_api.core.request_facts import note_input
 from center_api.core.settings import ImageSettings
-from center_api.kernel.scheduler import leave_slot
+from center_api.kernel.scheduler import enter_phase
 
 try:  # the fast PNG writer (a dependency; Pillow stands in if its wheel is missing)
     import fpng as _fpng
@@ -111,8 +111,12 @@ def decode_image(data: bytes, limits: ImageSettings) -> DecodedImage:
         InvalidImageError: empty, truncated, corrupt, or not an image at all.
         UnsupportedFormatError: a real image format that is not in ``limits.allowed_formats``.
         ResolutionTooHighError: the header declares more than ``limits.max_megapixels``.
+
+    Called inside a job, it gives the job's inference slot to the next job first (decoding
+    needs no model; the job's next model call takes a slot again).
     """
     image = _checked_header(data, limits)
+    enter_phase("decode")
     source_format = image.format or ""
     try:
         image.load()
@@ -274,7 +278,7 @@ def encode_image(pixels: np.ndarray, fmt: OutputFormat, settings: ImageSettings)
     Raises:
         ValueError: JPEG asked for pixels with an alpha channel (flatten first).
     """
-    leave_slot()
+    enter_phase("encode")
     if fmt == "png" and _fpng is not None and pixels.ndim == 3 and settings.png_compress_level <= 1:
         return bytes(_fpng.from_ndarray(np.ascontiguousarray(pixels)))
     if fmt == "jpg":

@@ -21,7 +21,9 @@ class InferenceKernel:
     """Model store + session cache + scheduler behind one small API.
 
     Slices call ``await kernel.run(job)`` for any CPU-heavy work and, inside that job,
-    ``kernel.model(id).run(feeds)`` for inference.
+    ``kernel.model(id).run(feeds)`` for inference. The job holds an inference slot for its
+    model calls only: decoding and encoding through `kernel.imaging` give it to the next job.
+    In a task, the job's phases (queued, decode, infer, compose, encode) are its progress.
     """
 
     def __init__(self, store: ModelStore, settings: InferenceSettings, metrics: Metrics) -> None:
@@ -35,7 +37,7 @@ class InferenceKernel:
     async def run(
         self, job: Callable[[], T], *, label: str = "job", memory_mb: float | None = None
     ) -> T:
-        """Run a CPU-heavy ``job`` in an inference slot (see `InferenceScheduler.run`)."""
+        """Run a CPU-heavy ``job`` on the kernel's threads (see `InferenceScheduler.run`)."""
         return await self.scheduler.run(job, label=label, memory_mb=memory_mb)
 
     def model(self, model_id: str) -> LoadedModel:

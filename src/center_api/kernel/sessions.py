@@ -15,7 +15,7 @@ from center_api.core.metrics import Metrics
 from center_api.core.settings import InferenceSettings
 from center_api.kernel.model_store import ModelSpec, ModelStore
 from center_api.kernel.onnx_patch import with_dynamic_spatial_dims
-from center_api.kernel.scheduler import current_job, reenter_slot
+from center_api.kernel.scheduler import current_job, enter_phase
 
 logger = get_logger("center_api.sessions")
 
@@ -111,13 +111,13 @@ class LoadedModel:
         job = current_job()
         if job is not None and job.is_abandoned:
             raise JobAbandonedError(self.spec.id)
-        reenter_slot()  # a job that gave its slot away to encode takes one again first
+        enter_phase("infer")  # a job that gave its slot away takes one again first
         self.last_used = time.monotonic()
         self._stats.enter()
         start = time.perf_counter()
         try:
             options = job.run_options if job is not None else None
-            return list(self.session.run(None, dict(feeds), options))
+            outputs = list(self.session.run(None, dict(feeds), options))
         except Exception as exc:
             if job is not None and job.is_abandoned:
                 raise JobAbandonedError(self.spec.id) from exc
@@ -130,6 +130,8 @@ class LoadedModel:
                 time.perf_counter() - start
             )
             self._stats.leave()
+        enter_phase("compose")  # what follows a model call works on its output
+        return outputs
 
 
 class SessionCache:

@@ -89,6 +89,8 @@ class VideoService:
 
             try:
                 await call(job.open)
+                # Reported before the first frame: the kernel's job phases then name the stage.
+                await progress.report(0.0, f"frame 0/{info.frames}")
                 while (frame := await call(job.next_frame)) is not None:
                     result = await call(encode_frame, frame)
                     for step in plan:
