@@ -128,7 +128,7 @@ def test_a_sync_call_past_the_timeout_gets_504_and_frees_its_slot(make_settings)
         body = assert_error(client.post(SEGMENT, files=files), 504, "TIMEOUT")
         assert body["error"]["details"]["timeout_s"] == 0.05
         kernel = client.blocking_portal.call(app.state.dishka_container.get, InferenceKernel)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # bounded, and generous on a loaded machine
         while kernel.scheduler.active and time.monotonic() < deadline:
             time.sleep(0.02)
         assert kernel.scheduler.active == 0  # the abandoned job ended and gave its slot back
@@ -152,15 +152,18 @@ def test_an_abandoned_job_stops_at_its_next_model_call(model_dir):
                 raise
             calls.append("ran")
 
-    async def scenario() -> float:
+    async def scenario() -> int:
         kernel.model("u2netp")  # loaded outside the timed job
         with pytest.raises(InferenceTimeoutError):
             await kernel.run(many_runs)
-        start = time.monotonic()
+        at_timeout = len(calls)
         while kernel.scheduler.active:  # noqa: ASYNC110 - polling a counter of another thread
             await asyncio.sleep(0.01)
         await kernel.close()
-        return time.monotonic() - start
+        return at_timeout
 
-    assert asyncio.run(scenario()) < 2.0
+    at_timeout = asyncio.run(scenario())
+    # Counted in model calls, not seconds (a loaded machine stretches both alike): once timed
+    # out, at most the call already under way finishes, and the next one is refused.
     assert calls[-1] == "abandoned" and calls.count("ran") < 100
+    assert calls[at_timeout:-1].count("ran") <= 1
