@@ -75,17 +75,36 @@ def database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+def settings_on(database_url: str, model_dir: Path, **sections: dict[str, Any]) -> Settings:
+    """Test settings on ``database_url`` and the model store, with ``sections`` merged in."""
+    base = {
+        "database": {"url": database_url},
+        "models": {"dir": str(model_dir)},
+        "logging": {"json": True},
+    }
+    return settings_from_mapping(deep_merge(base, sections))
+
+
 @pytest.fixture
 def make_settings(database_url: str, model_dir: Path):
     """Build settings on a temp SQLite database and the real model store."""
 
     def build(**sections: dict[str, Any]) -> Settings:
-        base = {
-            "database": {"url": database_url},
-            "models": {"dir": str(model_dir)},
-            "logging": {"json": True},
-        }
-        return settings_from_mapping(deep_merge(base, sections))
+        return settings_on(database_url, model_dir, **sections)
+
+    return build
+
+
+@pytest.fixture(scope="module")
+def make_module_settings(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path, model_dir: Path
+):
+    """Like ``make_settings``, for an app a module's tests share: one database per module."""
+    path = tmp_path_factory.mktemp("module") / "app.db"
+    shutil.copyfile(migrated_sqlite, path)
+
+    def build(**sections: dict[str, Any]) -> Settings:
+        return settings_on(f"sqlite+aiosqlite:///{path}", model_dir, **sections)
 
     return build
 
