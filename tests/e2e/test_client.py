@@ -2,8 +2,6 @@
 
 import asyncio
 import base64
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +11,14 @@ from PIL import Image
 from center_api.bootstrap.cli.main import cli
 from center_api.client import ApiError, AsyncClient, Client
 from center_api.testing.apps import sample_png
-from tests.support.server import serving
 
 pytestmark = pytest.mark.e2e
 PHOTO = sample_png((160, 120))
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
-    with serving(tmp_path_factory.mktemp("client-server"), model_dir) as base:
-        yield base
+@pytest.fixture
+def base_url(default_server) -> str:
+    return default_server.base_url
 
 
 def test_the_sync_client_cuts_out_a_file_and_reports_errors(base_url, tmp_path):

@@ -1,35 +1,21 @@
-"""A real uvicorn process started by the `center-api serve` command, spoken to over HTTP."""
+"""A real uvicorn process started by the `center-api serve` command, spoken to over HTTP.
+
+The server is the e2e tests' shared one; its clean stop on SIGTERM is checked when it stops.
+"""
 
 import json
-import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
 from tests.conftest import decode_png, encode_png, subject_on_background
-from tests.support.server import start_server
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def server(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Path]]:
-    log = tmp_path / "server.log"
-    process, base = start_server(tmp_path, model_dir, log)
-    try:
-        yield base, log
-    finally:
-        process.send_signal(signal.SIGTERM)
-        # uvicorn re-raises the signal after a graceful shutdown, so -SIGTERM is a clean exit.
-        assert process.wait(timeout=20) in (0, -signal.SIGTERM), log.read_text()
-        assert "Application shutdown complete" in log.read_text()
-
-
-def test_curl_style_cutout_against_a_real_server(server):
-    base, log = server
+def test_curl_style_cutout_against_a_real_server(default_server):
+    base, log = default_server.base_url, default_server.log
     image, truth = subject_on_background()
     response = httpx.post(
         f"{base}/api/v1/cutout/segment",

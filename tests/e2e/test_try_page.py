@@ -7,12 +7,10 @@ downloaded: Playwright drives the system's Chromium through ``executable_path``.
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from center_api.testing.apps import sample_png
-from tests.support.server import serving
 
 pytestmark = pytest.mark.e2e
 playwright_api = pytest.importorskip(
@@ -28,10 +26,9 @@ if CHROMIUM is None:
     )
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
-    with serving(tmp_path_factory.mktemp("page-server"), model_dir) as base:
-        yield base
+@pytest.fixture
+def base_url(default_server) -> str:
+    return default_server.base_url
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,6 @@
 """Start `center-api serve` (role all) as a real process on its own SQLite database."""
 
-import signal
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,17 +27,6 @@ def start_server(
     node = start_node("all", env, log)
     assert node.base_url is not None
     return node.process, node.base_url
-
-
-@contextmanager
-def serving(workdir: Path, model_dir: Path) -> Iterator[str]:
-    """A server for a module's tests (its base URL), stopped with SIGTERM afterwards."""
-    process, base = start_server(workdir, model_dir, workdir / "server.log")
-    try:
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 def submit_cutout(base: str, image: bytes) -> str:
