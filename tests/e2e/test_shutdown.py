@@ -45,14 +45,15 @@ def follow(base: str, task_id: str, opened: threading.Event) -> list[tuple[str, 
 
 
 def test_sigterm_ends_streams_requeues_work_and_a_restart_finishes_it(tmp_path, model_dir):
-    image = encode_png(subject_on_background((3600, 2700))[0])  # about a second of work each
+    big = encode_png(subject_on_background((3600, 2700))[0])  # about a second of work each
+    small = encode_png(subject_on_background((320, 240))[0])  # the paused one never runs first
     env = {"CENTER_API__TASKS__WORKERS": "1", "CENTER_API__INFERENCE__MAX_CONCURRENT": "1"}
     log = tmp_path / "server.log"
     process, base = start_server(tmp_path, model_dir, log, env)
     streams: dict[str, Future[list[tuple[str, dict]]]] = {}
     with ThreadPoolExecutor(TASKS) as pool:
         try:
-            ids = [submit_cutout(base, image) for _ in range(TASKS)]
+            ids = [submit_cutout(base, big if n < TASKS - 1 else small) for n in range(TASKS)]
             runnable, paused = ids[:-1], ids[-1]
             assert httpx.put(f"{base}/api/v1/tasks/{paused}/pause").status_code == 200
             for task_id in ids:  # a paused task's stream would never end by itself
@@ -84,7 +85,9 @@ def test_sigterm_ends_streams_requeues_work_and_a_restart_finishes_it(tmp_path, 
     ]
     assert len(interrupted) == 1, ended  # the one running at the signal
 
-    process, base = start_server(tmp_path, model_dir, log, env)  # same database and results
+    # Same database and results; two at a time now, as the signal is behind us.
+    both = {"CENTER_API__TASKS__WORKERS": "2", "CENTER_API__INFERENCE__MAX_CONCURRENT": "2"}
+    process, base = start_server(tmp_path, model_dir, log, both)
     try:
         assert httpx.put(f"{base}/api/v1/tasks/{paused}/resume").status_code == 200
         views = [wait_status(base, task_id, ("COMPLETED", "FAILED")) for task_id in ids]
