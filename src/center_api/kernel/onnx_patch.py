@@ -7,11 +7,12 @@ wrongly listed as graph inputs (they block constant folding).
 
 from pathlib import Path
 
-import onnx
-
 
 def with_dynamic_spatial_dims(path: Path) -> bytes:
     """Return the model at ``path`` with inputs/outputs shaped ``[1, C, H, W]`` symbolically."""
+    # onnx (and ml_dtypes with it) takes ~2 s to import: only a model that needs it pays.
+    import onnx  # noqa: PLC0415
+
     model = onnx.load(str(path))
     graph = model.graph
     initializers = {init.name for init in graph.initializer}
