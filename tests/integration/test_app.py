@@ -16,7 +16,7 @@ def test_health_reports_model_store_and_database(client):
     assert report["ready"] is True and report["live"] is True
     store = report["checks"]["model_store"]
     assert store["ok"] is True and store["missing"] == []
-    assert {"u2netp", "centerface"} <= set(store["required"])
+    assert {"u2netp-int8", "centerface"} <= set(store["required"])
     assert report["checks"]["database"]["ok"] is True
     assert report["inference"]["max_concurrent"] == 2
 
@@ -38,7 +38,7 @@ def test_metrics_show_the_inference_histogram_after_a_cutout(client):
     data = encode_png(subject_on_background()[0])
     assert client.post("/api/v1/cutout/segment", files={"file": ("a.png", data)}).status_code == 200
     text = client.get("/metrics").text
-    assert 'model_inference_duration_seconds_count{model="u2netp"} 1.0' in text
+    assert 'model_inference_duration_seconds_count{model="u2netp-int8"} 1.0' in text
     assert (
         'http_requests_total{method="POST",route="/api/v1/cutout/segment",status="200"} 1.0' in text
     )

@@ -56,7 +56,7 @@ def test_color_answers_json_with_metadata_when_asked(client):
     )
     body = response.json()
     assert body["success"] is True and body["media_type"] == "image/jpeg"
-    assert body["metadata"]["mode"] == "color" and body["metadata"]["model"] == "u2netp"
+    assert body["metadata"]["mode"] == "color" and body["metadata"]["model"] == "u2netp-int8"
     assert Image.open(io.BytesIO(base64.b64decode(body["image_b64"]))).format == "JPEG"
 
 

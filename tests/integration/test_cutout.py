@@ -38,7 +38,7 @@ def test_metadata_headers_describe_the_result(client):
     response = post_image(client, encode_png(image))
     headers = response.headers
     assert (headers["x-width"], headers["x-height"]) == ("400", "300")
-    assert headers["x-model"] == "u2netp"
+    assert headers["x-model"] == "u2netp-int8"
     assert float(headers["x-processing-ms"]) > 0
     rows, cols = np.nonzero(truth)
     assert abs(int(headers["x-foreground-left"]) - cols.min()) <= 6
@@ -71,10 +71,10 @@ def test_a_model_in_the_manifest_but_not_installed_names_the_pull_command(make_s
     with TestClient(create_app(settings)) as client:
         response = post_image(client, encode_png(subject_on_background()[0]))
         body = assert_error(response, 503, "MODEL_NOT_AVAILABLE")
-        assert "center-api models pull u2netp" in body["error"]["message"]
+        assert "center-api models pull u2netp-int8" in body["error"]["message"]
         health = client.get("/api/v1/health")
         assert health.status_code == 503
-        assert "u2netp" in health.json()["checks"]["model_store"]["missing"]
+        assert "u2netp-int8" in health.json()["checks"]["model_store"]["missing"]
 
 
 def test_concurrent_requests_never_overlap_more_than_two_inferences(make_settings):

@@ -185,7 +185,7 @@ def test_json_answer_carries_the_image_and_the_metadata(client, photo):
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert body["success"] is True and body["media_type"] == "image/png"
-    assert body["metadata"]["model"] == "u2netp" and body["metadata"]["width"] == 480
+    assert body["metadata"]["model"] == "u2netp-int8" and body["metadata"]["width"] == 480
     assert body["request_id"] == response.headers["x-request-id"]
     alpha = decode_png(base64.b64decode(body["image_b64"]))[..., 3]
     assert alpha[truth].mean() > 200

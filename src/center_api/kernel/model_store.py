@@ -203,8 +203,11 @@ class ModelStore:
         target = self.directory / spec.file
         if not force and target.is_file() and _matches(spec, target):
             return target
-        if not spec.sources:
-            raise ModelPullError(f"{model_id}: the manifest lists no source")
+        if not spec.sources:  # vendored: the file ships in the repository's model_store/
+            raise ModelPullError(
+                f"{model_id}: no download source: it ships with the project; copy "
+                f"model_store/{spec.file} from the repository into {self.directory}"
+            )
         self.directory.mkdir(parents=True, exist_ok=True)
         reasons = []
         for source in spec.sources:

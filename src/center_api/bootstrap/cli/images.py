@@ -11,13 +11,16 @@ from center_api.core.errors import AppException, FeatureDisabledError
 from center_api.core.logging import configure_logging
 from center_api.core.settings import Settings
 from center_api.registry.spec import SliceResult
+from center_api.sdk.vision import DEFAULT_SEGMENTATION_MODEL
 from center_api.slices.cutout.schemas import CutoutOptions
 
 
 @click.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--model", default="u2netp", show_default=True, help="Segmentation model id.")
+@click.option(
+    "--model", default=DEFAULT_SEGMENTATION_MODEL, show_default=True, help="Segmentation model id."
+)
 @click.pass_obj
 def cutout(settings: Settings, source: Path, output: Path, model: str) -> None:
     """Remove the background of SOURCE and write the cut-out to OUTPUT (.png or .webp)."""

@@ -23,6 +23,7 @@ from center_api.sdk.vision.geometry import expand_box, parse_margin, parse_roi
 from center_api.sdk.vision.matting import clean_mask, estimate_foreground
 from center_api.sdk.vision.refinement import mask_uncertainty, network_scale, refine_alpha
 from center_api.sdk.vision.segmentation import (
+    DEFAULT_SEGMENTATION_MODEL,
     SegmentationModelId,
     check_segmentation_model,
     foreground_box,
@@ -41,6 +42,7 @@ from center_api.sdk.vision.tiles import (
 )
 
 __all__ = [
+    "DEFAULT_SEGMENTATION_MODEL",
     "MESH_MODEL",
     "RGBA",
     "Face",

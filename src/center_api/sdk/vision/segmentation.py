@@ -14,6 +14,9 @@ from center_api.kernel.model_store import InputSpec, ModelStore, OutputSpec
 from center_api.kernel.sessions import LoadedModel
 
 SEGMENTATION_TASK = "segmentation"
+# What cutout and background replace use unless asked otherwise: u2netp with int8 convolutions
+# (vendored; the same IoU as u2netp on the shared ground truth, about half the CPU a run).
+DEFAULT_SEGMENTATION_MODEL = "u2netp-int8"
 
 SegmentationModelId = Annotated[
     str,

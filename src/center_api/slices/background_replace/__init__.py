@@ -11,6 +11,7 @@ from litestar import Router
 from msgspec import Struct
 
 from center_api.sdk import Capabilities, ModelRequirement, Slice, SliceResult, ValidationError
+from center_api.sdk.vision import DEFAULT_SEGMENTATION_MODEL
 from center_api.slices.background_replace.provider import BackgroundReplaceProvider
 from center_api.slices.background_replace.schemas import (
     BackgroundReplaceOptions,
@@ -36,7 +37,11 @@ class BackgroundReplaceSlice(Slice):
     )
     path = "/background-replace"
     options_type = BackgroundReplaceOptions
-    models = (ModelRequirement(id="u2netp"), ModelRequirement(id="centerface", required=False))
+    models = (
+        ModelRequirement(id=DEFAULT_SEGMENTATION_MODEL),
+        ModelRequirement(id="u2netp", required=False),
+        ModelRequirement(id="centerface", required=False),
+    )
     capabilities = Capabilities(produces=("image",), gives_image=True)
 
     def build_router(self) -> Router:

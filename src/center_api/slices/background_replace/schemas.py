@@ -13,7 +13,7 @@ from litestar.datastructures import UploadFile
 from msgspec import Meta, Struct
 
 from center_api.sdk import OutputFormat, OutputSize, image_form
-from center_api.sdk.vision import SegmentationModelId
+from center_api.sdk.vision import DEFAULT_SEGMENTATION_MODEL, SegmentationModelId
 from center_api.slices.background_replace.backgrounds import Fit, GradientKind, Position
 from center_api.slices.background_replace.effects import ShadowKind
 from center_api.slices.background_replace.presets import ColorPreset, IdPhotoSize, PrintSheet
@@ -54,7 +54,7 @@ def size_in_pixels(pixels: float | None, ratio: float, width: int, height: int) 
 class ReplaceOptions(Struct, tag_field="mode", forbid_unknown_fields=True, kw_only=True):
     """What every mode shares."""
 
-    model: SegmentationModelId = "u2netp"
+    model: SegmentationModelId = DEFAULT_SEGMENTATION_MODEL
     format: Format = "png"
     decontaminate: Annotated[
         bool,

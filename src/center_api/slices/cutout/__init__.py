@@ -10,6 +10,7 @@ from litestar import Router
 from msgspec import Struct
 
 from center_api.sdk import Capabilities, ModelRequirement, Slice, SliceResult
+from center_api.sdk.vision import DEFAULT_SEGMENTATION_MODEL
 from center_api.slices.cutout.provider import CutoutProvider
 from center_api.slices.cutout.schemas import CutoutOptions
 from center_api.slices.cutout.service import CutoutService
@@ -23,7 +24,10 @@ class CutoutSlice(Slice):
     description = "Cut the main subject out of a photo; the result keeps a soft alpha edge."
     path = "/cutout"
     options_type = CutoutOptions
-    models = (ModelRequirement(id="u2netp"),)
+    models = (
+        ModelRequirement(id=DEFAULT_SEGMENTATION_MODEL),
+        ModelRequirement(id="u2netp", required=False),
+    )
     capabilities = Capabilities(produces=("image",), gives_image=True)
 
     def build_router(self) -> Router:

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from center_api.sdk import OutputFormat, OutputSize, image_form
-from center_api.sdk.vision import SegmentationModelId
+from center_api.sdk.vision import DEFAULT_SEGMENTATION_MODEL, SegmentationModelId
 
 Spec = Annotated[str, Meta(max_length=64, pattern=r"^[0-9.,% px]+$")]
 
@@ -13,7 +13,7 @@ Spec = Annotated[str, Meta(max_length=64, pattern=r"^[0-9.,% px]+$")]
 class CutoutOptions(Struct, forbid_unknown_fields=True, kw_only=True):
     """Options of one cutout."""
 
-    model: SegmentationModelId = "u2netp"
+    model: SegmentationModelId = DEFAULT_SEGMENTATION_MODEL
     channels: Annotated[
         Literal["rgba", "alpha"],
         Meta(description="rgba: the subject on transparency; alpha: the mask only (grey)."),
