@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 from center_api.bootstrap.app import create_app
 from center_api.cache.results import ResultCache
 from center_api.kernel.kernel import InferenceKernel
+from center_api.testing import wait_for_task
 from tests.conftest import assert_error, decode_png, encode_png, subject_on_background
 from tests.integration.test_security import make_key
 
@@ -128,6 +129,24 @@ def test_a_task_repeat_is_served_from_the_cache(client):
     assert run_task() == first
     assert inferences(client) == ran
     assert decode_png(first)[..., 3].max() == 255
+
+
+@pytest.mark.parametrize("charge_hits", [True, False])
+def test_a_task_served_from_the_cache_is_charged_only_when_configured(make_settings, charge_hits):
+    settings = make_settings(auth={"mode": "api_key"}, cache={"charge_hits": charge_hits})
+    _, token = make_key(settings, name="tasks", quota_calls=2)
+    with TestClient(create_app(settings)) as client:
+        client.headers["X-API-Key"] = token
+        form = {"file": ("a.png", PNG, "image/png"), "tool": (None, "cutout")}
+        for _ in range(2):  # a miss, then a hit
+            submitted = client.post("/api/v1/tasks", files=form)
+            assert submitted.status_code == 202, submitted.text
+            assert wait_for_task(client, submitted.json()["id"])["status"] == "COMPLETED"
+        third = client.post("/api/v1/tasks", files=form)
+        if charge_hits:
+            assert_error(third, 402, "INSUFFICIENT_QUOTA")
+        else:  # the hit gave its call back
+            assert third.status_code == 202, third.text
 
 
 def test_identical_concurrent_calls_compute_once(client):

@@ -16,7 +16,11 @@ from center_api.cache.results import ResultCache
 from center_api.core.errors import AppException
 from center_api.core.logging import get_logger
 from center_api.core.progress import TaskPaused, TaskProgress, bind_progress, unbind_progress
-from center_api.core.request_facts import bind_request_facts, current_request_facts
+from center_api.core.request_facts import (
+    bind_request_facts,
+    current_request_facts,
+    note_uncharged,
+)
 from center_api.core.settings import FetchSettings, TaskSettings
 from center_api.db.models import ProcessingTask
 from center_api.registry.loader import SliceRegistry
@@ -169,7 +173,11 @@ class TaskRunner:
         async with self._container() as scope:
             cache = await scope.get(ResultCache)
             key = cache.task_key(entry.slice, image, options)
-            result, _ = await cache.through(key, partial(entry.slice.run, scope, image, options))
+            result, outcome = await cache.through(
+                key, partial(entry.slice.run, scope, image, options)
+            )
+            if outcome == "HIT" and not cache.settings.charge_hits:
+                note_uncharged()  # its reservation goes back when it completes
             return result
 
     async def _on_success(
@@ -184,7 +192,7 @@ class TaskRunner:
                 task_id,
                 TaskStatus.COMPLETED,
                 attempt=attempt,
-                also=[self._usage(task, 200, None, seconds, result)],
+                also=[self._usage(task, 200, None, seconds, result), *_refund_if_free(task)],
                 progress=100,
                 result_ref=key,
                 result_media_type=result.media_type,
@@ -373,3 +381,9 @@ async def _delete_quietly(results: ResultStore, key: str) -> None:
         await results.delete(key)
     except Exception:  # storage trouble too: the result sweep removes it later
         logger.warning("task.result_cleanup_failed", key=key, exc_info=True)
+
+
+def _refund_if_free(task: ProcessingTask) -> list[Executable]:
+    """The reservation's refund when the run was free (a cache hit, ``charge_hits = false``)."""
+    facts = current_request_facts()
+    return quota_refund(task) if facts is not None and not facts.is_charged else []
