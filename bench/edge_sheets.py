@@ -9,7 +9,10 @@ Writes three PNGs:
 - ``blue.png``: per photo, background replace on blue with the former compositing (the
   network's alpha everywhere) and with the current one (solid interior, photo pixels kept);
 - ``text.png``: per text photo, the original, the text erased by strokes, by whole boxes,
-  and the stroke mask in red over the photo.
+  and the stroke mask in red over the photo;
+- ``hair.png``: per soft-alpha photo, a crop of its hair or fur as background replace cuts
+  it without and with the band matting, on a checkerboard, on blue and on red, each colour
+  beside the ground truth composited the same way (the figures: ``bench/hair_quality.py``).
 
 And prints, per sheet row, what to compare it with: the uncertainty, the interior drift
 (mean change of the photo deep inside the subject, in levels) and the erased shares.
@@ -28,9 +31,14 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import REPO, bench_settings
+from hair_quality import Cutter, soft_pairs
+from hair_quality import read as read_full
 
 from center_api.bootstrap.runtime import build_container, build_runtime
+from center_api.sdk import InferenceKernel
+from center_api.sdk.vision import estimate_foreground
 from center_api.slices.background_replace import service as replace_service
+from center_api.slices.background_replace.light import composite
 from center_api.slices.background_replace.schemas import ColorOptions
 from center_api.slices.cutout.schemas import CutoutOptions
 from center_api.slices.cutout.service import CutoutService
@@ -44,6 +52,7 @@ CUTOUT_PHOTOS = (
     "cutout/pseudo_gt/images/p_71bcce3a.jpg",
 )
 TILE_HEIGHT = 260
+HAIR_PHOTOS = ("adobe_dog", "p_07141906", "p_514ca06a", "p_818e689d", "p_bc5cfad1", "p_d684dae3")
 
 
 def read(path: Path, long_side: int = 800) -> np.ndarray:
@@ -154,15 +163,49 @@ async def text_sheet(container: Any, shared: Path) -> np.ndarray | None:
     return sheet(rows)
 
 
-async def make_sheets(shared: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def hair_crop(truth: np.ndarray) -> tuple[slice, slice]:
+    """A square around the soft pixels of the subject's upper half (hair; fur)."""
+    rows, cols = np.nonzero((truth > 12) & (truth < 243))
+    upper = rows <= np.median(rows)
+    y, x = int(rows[upper].mean()), int(cols[upper].mean())
+    half = max(truth.shape) // 7
+    top, left = max(0, y - half), max(0, x - half)
+    return slice(top, top + 2 * half), slice(left, left + 2 * half)
+
+
+def on_color(rgb: np.ndarray, alpha: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
+    return composite(rgb, alpha, np.broadcast_to(np.array(color, np.uint8), rgb.shape))
+
+
+async def hair_sheet(container: Any, shared: Path) -> np.ndarray:
+    cutter = Cutter(await container.get(InferenceKernel))
+    rows = []
+    for image_path, mask_path in soft_pairs(shared / "testdata" / "cutout"):
+        if image_path.stem not in HAIR_PHOTOS:
+            continue
+        rgb, truth = read_full(image_path, "RGB"), read_full(mask_path, "L")
+        crop = hair_crop(truth)
+        results = [cutter.cut(rgb, matte=matte) for matte in (False, True)]
+        results.append((truth, estimate_foreground(rgb, truth)))
+        cut = [(alpha[crop], fg[crop]) for alpha, fg in results]
+        row = [rgb[crop]]
+        row += [on_checkerboard(np.dstack([fg, alpha])) for alpha, fg in cut[:2]]
+        for color in ((0, 0, 255), (230, 20, 20)):
+            row += [on_color(fg, alpha, color) for alpha, fg in cut]
+        rows.append(row)
+    return sheet(rows)
+
+
+async def make_sheets(shared: Path) -> tuple[np.ndarray, ...]:
     settings = bench_settings(slices={"text_erase": {"enabled": True}})
     container = build_container(build_runtime(settings))
     try:
         checker, blue = await cutout_sheets(container, shared)
         text = await text_sheet(container, shared)
+        hair = await hair_sheet(container, shared)
     finally:
         await container.close()
-    return checker, blue, text
+    return checker, blue, text, hair
 
 
 def main() -> None:
@@ -172,13 +215,15 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.shared / "testdata").is_dir():
         sys.exit(f"no shared test data at {args.shared}")
-    checker, blue, text = asyncio.run(make_sheets(args.shared))
+    checker, blue, text, hair = asyncio.run(make_sheets(args.shared))
     args.out.mkdir(parents=True, exist_ok=True)
     Image.fromarray(checker).save(args.out / "cutout.png")
     Image.fromarray(blue).save(args.out / "blue.png")
     if text is not None:
         Image.fromarray(text).save(args.out / "text.png")
+    Image.fromarray(hair).save(args.out / "hair.png")
     print(f"sheets written to {args.out}")
+    print("hair.png columns: photo | checkerboard before, after | blue before, after, truth | red")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ May import: `core` and `kernel` (never `slices`).
 
 from center_api.sdk.vision.colors import RGBA, parse_color
 from center_api.sdk.vision.compositing import (
+    FIRM_ALPHA,
     cutout_rgba,
     flatten_on_color,
+    interior,
     keep_opaque,
     solid_interior,
 )
@@ -21,7 +23,15 @@ from center_api.sdk.vision.face_mesh import MESH_MODEL, FaceMesh, face_mesh
 from center_api.sdk.vision.faces import Face, detect_faces
 from center_api.sdk.vision.geometry import expand_box, parse_margin, parse_roi
 from center_api.sdk.vision.matting import clean_mask, estimate_foreground
-from center_api.sdk.vision.refinement import mask_uncertainty, network_scale, refine_alpha
+from center_api.sdk.vision.refinement import (
+    apply_in_band,
+    box_mean,
+    colour_covariance,
+    mask_uncertainty,
+    network_scale,
+    refine_alpha,
+    uncertain_band,
+)
 from center_api.sdk.vision.segmentation import (
     DEFAULT_SEGMENTATION_MODEL,
     SegmentationModelId,
@@ -43,6 +53,7 @@ from center_api.sdk.vision.tiles import (
 
 __all__ = [
     "DEFAULT_SEGMENTATION_MODEL",
+    "FIRM_ALPHA",
     "MESH_MODEL",
     "RGBA",
     "Face",
@@ -50,9 +61,12 @@ __all__ = [
     "SegmentationModelId",
     "Tile",
     "Window",
+    "apply_in_band",
     "area_weights",
+    "box_mean",
     "check_segmentation_model",
     "clean_mask",
+    "colour_covariance",
     "cutout_rgba",
     "detect_faces",
     "erode",
@@ -63,6 +77,7 @@ __all__ = [
     "foreground_box",
     "foreground_metadata",
     "grow_rows",
+    "interior",
     "keep_opaque",
     "mask_uncertainty",
     "network_scale",
@@ -75,4 +90,5 @@ __all__ = [
     "row_strips",
     "solid_interior",
     "tiles",
+    "uncertain_band",
 ]

@@ -75,14 +75,24 @@ def solid_interior(alpha: np.ndarray, scale: float) -> np.ndarray:
     Returns:
         A new (H, W) uint8 alpha.
     """
-    reach = max(2, round(INTERIOR_DEPTH * scale))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    deep = erode((alpha >= 128).astype(np.uint8), kernel)
+    deep = interior(alpha, scale)
     out = alpha.copy()
     for rows in row_strips(*alpha.shape):
         strip = out[rows]
         strip[(deep[rows] > 0) & (strip >= FIRM_ALPHA)] = 255
     return out
+
+
+def interior(alpha: np.ndarray, scale: float) -> np.ndarray:
+    """(H, W) uint8, 1 deeper than `INTERIOR_DEPTH` network pixels inside the 50 % contour.
+
+    Args:
+        alpha: (H, W) uint8 mask.
+        scale: photo pixels per network pixel.
+    """
+    reach = max(2, round(INTERIOR_DEPTH * scale))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    return erode((alpha >= 128).astype(np.uint8), kernel)
 
 
 def keep_opaque(foreground: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> None:

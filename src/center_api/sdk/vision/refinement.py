@@ -160,7 +160,27 @@ def guided_band(rgb: np.ndarray, alpha: np.ndarray, scale: float) -> np.ndarray:
     small = (max(1, width // step), max(1, height // step))
     guide = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     target = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    gain, offset = _guided_coefficients(guide, target, max(1, radius // step), _GUIDE_EPS)
+    coefficients = guided_coefficients(guide, target, max(1, radius // step), _GUIDE_EPS)
+    return apply_in_band(rgb, alpha, band, coefficients)
+
+
+def apply_in_band(
+    rgb: np.ndarray, alpha: np.ndarray, band: np.ndarray, coefficients: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """``alpha`` with ``band`` set to a small-size linear colour model applied at full size.
+
+    Args:
+        rgb: (H, W, 3) uint8 photo.
+        alpha: (H, W) uint8 mask, kept outside ``band``.
+        band: (H, W) bool, where the model's alpha is used.
+        coefficients: (gain (h, w, 3), offset (h, w)) of `guided_coefficients` at any size:
+            grown to (H, W) bilinearly, strip by strip (no full-size float copy).
+
+    Returns:
+        A new (H, W) uint8 alpha.
+    """
+    height, width = alpha.shape
+    gain, offset = coefficients
     out = alpha.copy()
     for rows in row_strips(height, width):
         todo = band[rows]
@@ -173,28 +193,46 @@ def guided_band(rgb: np.ndarray, alpha: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
-def _guided_coefficients(
+def guided_coefficients(
     guide: np.ndarray, target: np.ndarray, radius: int, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """He et al.'s colour guided filter: per pixel ``q = a·I + b``, a and b box-averaged."""
+    """He et al.'s colour guided filter: per pixel ``q = a·I + b``, a and b box-averaged.
 
-    def box(values: np.ndarray) -> np.ndarray:
-        size = (2 * radius + 1, 2 * radius + 1)
-        return cv2.boxFilter(values, -1, size, borderType=cv2.BORDER_REFLECT)
+    Args:
+        guide: (h, w, 3) float32 colours in 0..1.
+        target: (h, w) float32 values to fit.
+        radius: window radius in pixels.
+        eps: regularisation (larger: smoother, less colour-driven).
 
-    mean_i = box(guide)
-    mean_p = box(target)
-    cov_ip = box(guide * target[..., None]) - mean_i * mean_p[..., None]
+    Returns:
+        (gain (h, w, 3), offset (h, w)), float32.
+    """
+    mean_i, var = colour_covariance(guide, radius, eps)
+    mean_p = box_mean(target, radius)
+    cov_ip = box_mean(guide * target[..., None], radius) - mean_i * mean_p[..., None]
+    gain = np.linalg.solve(var, cov_ip[..., None])[..., 0]
+    offset = mean_p - np.einsum("ijk,ijk->ij", gain, mean_i)
+    return box_mean(gain, radius), box_mean(offset, radius)
+
+
+def colour_covariance(guide: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window mean colour (h, w, 3) and colour covariance plus ``eps`` (h, w, 3, 3)."""
+    mean_i = box_mean(guide, radius)
     var = np.empty((*guide.shape[:2], 3, 3), np.float32)
     for i in range(3):
         for j in range(i, 3):
             var[..., i, j] = var[..., j, i] = (
-                box(guide[..., i] * guide[..., j]) - mean_i[..., i] * mean_i[..., j]
+                box_mean(guide[..., i] * guide[..., j], radius) - mean_i[..., i] * mean_i[..., j]
             )
     var += eps * np.eye(3, dtype=np.float32)
-    gain = np.linalg.solve(var, cov_ip[..., None])[..., 0]
-    offset = mean_p - np.einsum("ijk,ijk->ij", gain, mean_i)
-    return box(gain), box(offset)
+    return mean_i, var
+
+
+def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the (2 radius + 1)² window around each pixel (mirrored at the borders)."""
+    size = (2 * radius + 1, 2 * radius + 1)
+    result: np.ndarray = cv2.boxFilter(values, -1, size, borderType=cv2.BORDER_REFLECT)
+    return result
 
 
 def uncertain_band(alpha: np.ndarray, scale: float) -> np.ndarray:

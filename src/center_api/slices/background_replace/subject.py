@@ -12,6 +12,7 @@ from center_api.sdk.vision import (
     predict_alpha,
     solid_interior,
 )
+from center_api.slices.background_replace.band_matting import matte_band
 from center_api.slices.background_replace.edges import edge_band, refine_edge_alpha
 
 
@@ -41,7 +42,8 @@ def cut_subject(
         model_id: the segmentation model.
         pixels: (H, W, 3|4) uint8.
         clean: remove specks and fill pinholes in the mask.
-        pure: re-measure the soft edge from the colours, then estimate decontaminated
+        pure: re-measure the soft edge from the colours, solve the uncertain band's alpha
+            (hair and fur: strands, not a grey haze), then estimate decontaminated
             foreground colours (together they leave no halo of the old background).
     """
     rgb = np.ascontiguousarray(pixels[..., :3])
@@ -50,6 +52,7 @@ def cut_subject(
         alpha = clean_mask(alpha)
     if pure:
         alpha = refine_edge_alpha(rgb, alpha, edge_band(rgb.shape))
+        alpha = matte_band(rgb, alpha, _network_scale(kernel, model_id, alpha.shape))
     if pixels.shape[2] == 4:  # the input's own transparency stays transparent
         alpha = ((alpha.astype(np.uint16) * pixels[..., 3] + 127) // 255).astype(np.uint8)
     foreground = estimate_foreground(rgb, alpha) if pure else rgb
@@ -71,9 +74,13 @@ def solid_subject(
         subject: `cut_subject`'s answer for ``pixels``.
         pixels: the photo, (H, W, 3|4) uint8.
     """
-    size = kernel.store.spec(model_id).input.size or (320, 320)
-    scale = max(subject.alpha.shape) / max(size)
-    alpha = solid_interior(subject.alpha, scale)
+    alpha = solid_interior(subject.alpha, _network_scale(kernel, model_id, subject.alpha.shape))
     if not np.may_share_memory(subject.foreground, pixels):  # else it is the photo already
         keep_opaque(subject.foreground, pixels[..., :3], alpha)
     return Subject(alpha, subject.foreground)
+
+
+def _network_scale(kernel: InferenceKernel, model_id: str, shape: tuple[int, ...]) -> float:
+    """Photo pixels per network pixel: how coarse the model's mask is on this photo."""
+    size = kernel.store.spec(model_id).input.size or (320, 320)
+    return max(shape[0], shape[1]) / max(size)
