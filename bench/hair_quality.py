@@ -1,6 +1,7 @@
 """Hair "smoke": background replace's edges against true soft alpha, without and with band matting.
 
-Usage: python bench/hair_quality.py [--data ../shared/testdata/cutout] [--skip-masks]
+Usage: python bench/hair_quality.py [--data ../shared/testdata/cutout] [--model u2netp]
+[--skip-masks]
 
 Per image with true soft alpha (``images/adobe_*`` with ``masks/``, and the portraits in
 ``pseudo_gt/``, whose masks are a stronger model's output: regression use only), the subject
@@ -42,7 +43,6 @@ from center_api.slices.background_replace.edges import edge_band
 from center_api.slices.background_replace.light import composite
 
 BACKDROPS = (np.array([0, 0, 255], np.uint8), np.array([230, 20, 20], np.uint8))
-MODEL = "u2netp"
 
 
 def soft_pairs(data: Path) -> list[tuple[Path, Path]]:
@@ -96,16 +96,18 @@ def band_figures(
 class Cutter:
     """Background replace's subject, with the band matting on or off."""
 
-    def __init__(self, kernel: InferenceKernel) -> None:
+    def __init__(self, kernel: InferenceKernel, model: str = "u2netp") -> None:
         self._kernel = kernel
+        self._model = model
         self._matte = subject_module.matte_band
         self.seconds = {"before": 0.0, "after": 0.0}
 
     def cut(self, rgb: np.ndarray, *, matte: bool) -> tuple[np.ndarray, np.ndarray]:
         subject_module.matte_band = self._matte if matte else (lambda _rgb, a, _s: a)  # type: ignore[assignment]
         start = time.perf_counter()
-        subject = subject_module.cut_subject(self._kernel, MODEL, rgb, clean=True, pure=True)
-        subject = subject_module.solid_subject(self._kernel, MODEL, subject, rgb)
+        model = self._model
+        subject = subject_module.cut_subject(self._kernel, model, rgb, clean=True, pure=True)
+        subject = subject_module.solid_subject(self._kernel, model, subject, rgb)
         self.seconds["after" if matte else "before"] += time.perf_counter() - start
         subject_module.matte_band = self._matte  # type: ignore[assignment]
         return subject.alpha, subject.foreground
@@ -166,10 +168,11 @@ def mask_report(cutter: Cutter, data: Path) -> None:
         print(f"  {key:7} IoU {iou:.4f}  BF {bf:.4f}  ({len(values)} images)")
 
 
-async def main(data: Path, with_masks: bool) -> None:
+async def main(data: Path, model: str, with_masks: bool) -> None:
     container = build_container(build_runtime(bench_settings()))
     try:
-        cutter = Cutter(await container.get(InferenceKernel))
+        cutter = Cutter(await container.get(InferenceKernel), model)
+        print(f"model={model}")
         soft_report(cutter, soft_pairs(data))
         if with_masks:
             print("\nmasks of background replace (alpha > 0.5) on the ground-truth set:")
@@ -181,8 +184,9 @@ async def main(data: Path, with_masks: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared/testdata/cutout")
+    parser.add_argument("--model", default="u2netp")
     parser.add_argument("--skip-masks", action="store_true", help="only the soft-alpha images")
     args = parser.parse_args()
     if not (args.data / "images").is_dir():
         sys.exit(f"no test images at {args.data}")
-    asyncio.run(main(args.data, not args.skip_masks))
+    asyncio.run(main(args.data, args.model, not args.skip_masks))
