@@ -282,7 +282,9 @@ def test_tasks_write_usage_rows_with_their_task_id(task_settings, image):
         rows = client.get("/api/v1/tools/usage").json()["items"]
         assert [r["task_id"] for r in rows if r["task_id"]] == [task["id"]]
         stats = client.get("/api/v1/stats").json()
-        assert stats["tasks_by_status"]["COMPLETED"] == 1 and "u2netp-int8" in stats["loaded_models"]
+        assert (
+            stats["tasks_by_status"]["COMPLETED"] == 1 and "u2netp-int8" in stats["loaded_models"]
+        )
 
 
 @SHARED_QUEUE_ONLY
