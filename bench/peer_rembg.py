@@ -80,16 +80,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         # rembg queues without limit; ours would refuse after 30 s on a very loaded machine.
+        # One server per model, so that each row's memory is that model's alone.
+        (work / "float").mkdir()
         ours = start(work, CENTER_API__INFERENCE__MAX_QUEUE_WAIT_S="600")
+        ours_float = start(work / "float", CENTER_API__INFERENCE__MAX_QUEUE_WAIT_S="600")
         peer, peer_base = start_rembg(args.rembg, work, work / "rembg.log")
         try:
-            segment = f"{ours.base_url}/api/v1/cutout/segment"
+            segment = "/api/v1/cutout/segment"
             peer_pids = [peer.pid, *_children(peer.pid)]
             rows = {  # name -> (request, the pids whose CPU and memory it costs)
-                "center-api": (form_post(segment, files, {}, NO_CACHE), [ours.process.pid]),
-                "  (u2netp)": (
-                    form_post(segment, files, {"model": "u2netp"}, NO_CACHE),
+                "center-api": (
+                    form_post(ours.base_url + segment, files, {}, NO_CACHE),
                     [ours.process.pid],
+                ),
+                "  (u2netp)": (
+                    form_post(ours_float.base_url + segment, files, {"model": "u2netp"}, NO_CACHE),
+                    [ours_float.process.pid],
                 ),
                 "rembg s": (
                     form_post(f"{peer_base}/api/remove", files, {"model": "u2netp"}),
@@ -128,6 +134,7 @@ def main() -> None:
                 )
         finally:
             ours.stop(timeout_s=30)
+            ours_float.stop(timeout_s=30)
             peer.terminate()
             peer.wait(timeout=30)
 
