@@ -28,7 +28,7 @@ def test_curl_style_cutout_against_a_real_server(default_server):
     assert alpha[truth].mean() > 200 and alpha[~truth].mean() < 30
     assert response.headers["x-request-id"] == "e2e-1"
     assert httpx.get(f"{base}/api/v1/health", timeout=10).json()["ready"] is True
-    assert 'model="u2netp"' in httpx.get(f"{base}/metrics", timeout=10).text
+    assert 'model="u2netp-int8"' in httpx.get(f"{base}/metrics", timeout=10).text
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     done = [line for line in lines if line.get("event") == "request.completed"]
     assert any(line["request_id"] == "e2e-1" and line["status"] == 200 for line in done)
