@@ -45,6 +45,24 @@ async def test_after_the_work_reports_itself_phases_only_name_its_stage(monkeypa
     ]
 
 
+async def test_a_part_with_a_span_moves_across_it_with_its_jobs_phases(monkeypatch):
+    monkeypatch.setattr(progress_module, "REPORT_EVERY_S", 0.0)
+    progress, seen = recorder()
+    await progress.report(1 / 3, "step 2/3: cutout", span=1 / 3)
+    await progress.report_phase(0.25, "infer")
+    await progress.report_phase(0.9, "encode")
+    await progress.report(2 / 3, "step 3/3: cutout", span=1 / 3)
+    await progress.report_phase(0.1, "decode")
+    values = [value for value, _ in seen]
+    assert values == pytest.approx(
+        [1 / 3, 1 / 3 + 0.25 / 3, 1 / 3 + 0.9 / 3, 2 / 3, 2 / 3 + 0.1 / 3]
+    )
+    assert values == sorted(values)  # never back
+    await progress.report(0.9, "last", span=5.0)  # a span past the end stops at 1
+    await progress.report_phase(1.0, "encode")
+    assert seen[-1][0] == pytest.approx(1.0)
+
+
 async def test_the_works_own_reports_are_throttled_but_the_last_one_passes():
     progress, seen = recorder()
     await progress.report(0.1, "frame 1/3")

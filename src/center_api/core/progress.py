@@ -79,7 +79,7 @@ class TaskProgress:
         # on, and the work's own last report (None until it made one: see `report_phase`).
         self._high = 0.0
         self._last_passed: tuple[float, str | None] | None = None
-        self._own: tuple[float, str | None] | None = None
+        self._own: tuple[float, str | None, float] | None = None  # fraction, stage, span
         self.position = self._resume_position
         self.checkpoints = 0
 
@@ -102,15 +102,17 @@ class TaskProgress:
         """Ask the work to stop at its next checkpoint (False: never mind, a resume came first)."""
         self._pause_requested = requested
 
-    async def report(self, fraction: float, stage: str | None = None) -> None:
+    async def report(self, fraction: float, stage: str | None = None, span: float = 0.0) -> None:
         """0..1 of this task's work done; ``stage`` e.g. 'step 2/3', 'frame 120/300'.
 
+        ``span``: the share of the whole that the part starting now covers (a pipeline step of
+        three: 1/3); the kernel's job phases within it then move the fraction across it.
         Out-of-range or NaN fractions are clamped, and one below an earlier report is raised to
         it; reports closer together than ``REPORT_EVERY_S`` are dropped, except the final one
         (fraction 1).
         """
         value = _clamped(fraction)
-        self._own = (value, stage)
+        self._own = (value, stage, min(_clamped(span), 1.0 - value))
         await self._pass(value, stage, is_milestone=value >= 1.0)
 
     async def report_phase(self, fraction: float, phase: str) -> None:
@@ -118,13 +120,14 @@ class TaskProgress:
 
         While the work has reported nothing itself, the job is the whole work: ``fraction`` is
         the task's and every change of phase is passed on (a job has a handful). After, the
-        job is a part of what the work last reported: its fraction stays and the phase is
-        added to its stage, throttled like any report.
+        job is a part of what the work last reported: the phase is added to its stage and moves
+        the fraction across the report's ``span`` (none: it stays), throttled like any report.
         """
         if self._own is None:
             await self._pass(_clamped(fraction), phase, is_milestone=True)
             return
-        value, stage = self._own
+        value, stage, span = self._own
+        value += span * _clamped(fraction)
         await self._pass(value, f"{stage} - {phase}" if stage else phase, is_milestone=False)
 
     async def _pass(self, value: float, stage: str | None, *, is_milestone: bool) -> None:

@@ -48,7 +48,7 @@ class ProcessService:
             if step.index > 1:
                 await progress.checkpoint(step.index - 1)
             stage = f"step {step.index}/{len(plan)}: {step.tool}"
-            await progress.report((step.index - 1) / len(plan), stage)
+            await progress.report((step.index - 1) / len(plan), stage, span=1 / len(plan))
             started = time.perf_counter()
             result = await self._steps.run(step, data, refresh=refresh)
             timings.append(round((time.perf_counter() - started) * 1000, 1))
