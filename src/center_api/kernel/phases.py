@@ -65,11 +65,6 @@ class JobPhases:
             self._wake.set_result(None)
         return self._wake
 
-    async def enter(self, phase: Phase) -> None:
-        """On the loop: note ``phase`` and report it now."""
-        self._add(phase)
-        await self.tell()
-
     async def tell(self) -> None:
         """Report the phases noted since the last call, in the order they were noted."""
         while self._noted and not self.is_closed:
