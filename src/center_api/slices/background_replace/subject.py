@@ -9,6 +9,7 @@ from center_api.sdk.vision import (
     clean_mask,
     estimate_foreground,
     keep_opaque,
+    network_scale,
     predict_alpha,
     solid_interior,
 )
@@ -82,5 +83,4 @@ def solid_subject(
 
 def _network_scale(kernel: InferenceKernel, model_id: str, shape: tuple[int, ...]) -> float:
     """Photo pixels per network pixel: how coarse the model's mask is on this photo."""
-    size = kernel.store.spec(model_id).input.size or (320, 320)
-    return max(shape[0], shape[1]) / max(size)
+    return network_scale(shape, kernel.store.spec(model_id).input.size or (320, 320))
