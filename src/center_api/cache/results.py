@@ -153,6 +153,17 @@ class ResultCache:
             await self.backend.close()
 
 
+def with_outcome(result: Any, outcome: Outcome | None) -> Any:
+    """``result`` tagged with how the cache answered it (``cache`` metadata, so ``X-Cache``).
+
+    Only a `SliceResult` that went through the cache is tagged; anything else is as it is.
+    """
+    if outcome is None or not isinstance(result, SliceResult):
+        return result
+    metadata = {**result.metadata, "cache": outcome}
+    return SliceResult(content=result.content, media_type=result.media_type, metadata=metadata)
+
+
 def _encode(result: Any) -> bytes | None:
     if not isinstance(result, SliceResult):
         return None

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request, Response
 
-from center_api.cache.results import ResultCache
+from center_api.cache.results import ResultCache, with_outcome
 from center_api.core.request_facts import note_uncharged
 from center_api.http.middleware import request_id_of
 from center_api.registry.spec import SliceResult
@@ -91,12 +91,6 @@ async def cached_call(  # noqa: PLR0913, PLR0917 - what the key is made of, and 
         else None
     )
     result, outcome = await cache.through(key, compute, refresh=wants_fresh(request))
-    if outcome is None or not isinstance(result, SliceResult):
-        return result
-    if outcome == "HIT" and not cache.settings.charge_hits:
+    if outcome == "HIT" and not cache.settings.charge_hits:  # a hit is always a SliceResult
         note_uncharged()
-    return SliceResult(
-        content=result.content,
-        media_type=result.media_type,
-        metadata={**result.metadata, "cache": outcome},
-    )
+    return with_outcome(result, outcome)

@@ -20,7 +20,7 @@ import structlog
 from dishka import AsyncContainer
 from msgspec import Struct
 
-from center_api.cache.results import ResultCache
+from center_api.cache.results import ResultCache, with_outcome
 from center_api.core.errors import AppException, FeatureDisabledError, ValidationError
 from center_api.core.progress import current_progress
 from center_api.core.request_facts import current_request_facts
@@ -117,10 +117,8 @@ class ToolSteps:
             raise
         if record:
             self._record(step, begin, 200, None, len(image), len(result.content))
-        if outcome is None:
-            return result
-        metadata = {**result.metadata, "cache": outcome}
-        return SliceResult(content=result.content, media_type=result.media_type, metadata=metadata)
+        tagged: SliceResult = with_outcome(result, outcome)
+        return tagged
 
     def _raw_steps(self, steps: object) -> list[Any]:
         if isinstance(steps, str):
